@@ -1,0 +1,433 @@
+//! HTTP plumbing every credential shares: an azure_core [`Pipeline`] that honours
+//! the caller's `ClientOptions`, a per-attempt timeout, an overall deadline, and
+//! response bodies read with a size cap.
+
+use crate::{CredentialError, error::anchors};
+use azure_core::{
+    Bytes,
+    error::ErrorKind,
+    http::{
+        ClientOptions, Context, Pipeline, PipelineStreamOptions, Request, StatusCode, Transport,
+        headers::Headers,
+        policies::{Policy, PolicyResult},
+    },
+};
+use futures::{StreamExt, future::Either};
+use std::{
+    error::Error as StdError,
+    fmt::Write as _,
+    future::Future,
+    pin::pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+/// How long one HTTP attempt may wait for response headers before it counts as
+/// failed (and the retry policy may try again).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one token request may take in all, retries included, so that a
+/// `get_token` against a dead, hung or failing endpoint ends with its cause well
+/// inside the 35 s users are promised.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The largest response body read; token responses are a few kilobytes.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+/// Limits on one request/response exchange.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Per-attempt timeout for response headers.
+    pub attempt_timeout: Duration,
+    /// Overall deadline, retries and body included.
+    pub deadline: Duration,
+    /// Largest body accepted.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            attempt_timeout: DEFAULT_ATTEMPT_TIMEOUT,
+            deadline: DEFAULT_REQUEST_DEADLINE,
+            max_body: MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+/// Builds the pipeline a credential sends requests through.
+///
+/// The caller's `ClientOptions` (transport, retry, policies, user agent) are
+/// kept. Without a transport, the default HTTP client is used when this crate
+/// was built with the `reqwest` feature; otherwise a clear error names the
+/// feature to enable (azure_core would panic instead).
+pub fn new_pipeline(
+    credential: &'static str,
+    mut options: ClientOptions,
+    limits: Limits,
+) -> Result<Pipeline, CredentialError> {
+    if options.transport.is_none() {
+        options.transport = Some(default_transport(credential)?);
+    }
+    let attempt: Arc<dyn Policy> = Arc::new(AttemptPolicy {
+        timeout: limits.attempt_timeout,
+    });
+    Ok(Pipeline::new(
+        Some("identity"),
+        Some(env!("CARGO_PKG_VERSION")),
+        options,
+        Vec::new(),
+        vec![attempt],
+        None,
+    ))
+}
+
+#[cfg(feature = "reqwest")]
+fn default_transport(_credential: &'static str) -> Result<Transport, CredentialError> {
+    Ok(Transport::new(azure_core::http::new_http_client(None)))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_transport(credential: &'static str) -> Result<Transport, CredentialError> {
+    Err(CredentialError::failed(credential, "no HTTP client is available")
+        .with_fix(
+            "enable the `reqwest_rustls` feature (or `reqwest` for plain-http endpoints) of the \
+             credential crate or of `identity`, or set ClientOptions.transport",
+        )
+        .with_anchor(anchors::NO_HTTP_CLIENT))
+}
+
+/// Counts the attempts of one exchange and remembers how the last one ended, so
+/// an error raised by the deadline can still say what the endpoint was doing.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    count: AtomicU32,
+    last: Mutex<Option<String>>,
+}
+
+impl Attempts {
+    fn record(&self, outcome: String) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+    }
+
+    /// How many attempts were sent.
+    pub fn count(&self) -> u32 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// How the last attempt ended, if any did.
+    pub fn last(&self) -> Option<String> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Per-try policy: bounds each attempt and records its outcome.
+#[derive(Debug)]
+struct AttemptPolicy {
+    timeout: Duration,
+}
+
+// The trait's signature elides Context's lifetime.
+#[allow(elided_lifetimes_in_paths)]
+#[async_trait::async_trait]
+impl Policy for AttemptPolicy {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        let Some((first, rest)) = next.split_first() else {
+            return Err(azure_core::Error::with_message(
+                ErrorKind::Other,
+                "the pipeline has no transport policy",
+            ));
+        };
+        let result = match with_timeout(self.timeout, first.send(ctx, request, rest)).await {
+            Some(result) => result,
+            None => Err(azure_core::Error::with_message(
+                ErrorKind::Io,
+                format!("no response within {} s", self.timeout.as_secs_f32()),
+            )),
+        };
+        if let Some(attempts) = ctx.value::<Attempts>() {
+            attempts.record(match &result {
+                Ok(response) => describe_status(response.status()),
+                Err(error) => error_chain(error),
+            });
+        }
+        result
+    }
+}
+
+/// Runs `fut` for at most `limit`; `None` when the time ran out.
+pub async fn with_timeout<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
+    let sleep = azure_core::sleep::sleep(to_time(limit));
+    match futures::future::select(pin!(fut), pin!(sleep)).await {
+        Either::Left((output, _)) => Some(output),
+        Either::Right(_) => None,
+    }
+}
+
+/// Converts a std duration to the `time` duration azure_core uses.
+pub fn to_time(d: Duration) -> azure_core::time::Duration {
+    azure_core::time::Duration::try_from(d).unwrap_or(azure_core::time::Duration::MAX)
+}
+
+/// `"HTTP 500 Internal Server Error"`.
+pub fn describe_status(status: StatusCode) -> String {
+    format!("HTTP {} {}", u16::from(status), status.canonical_reason())
+}
+
+/// An error and its sources on one line, repeated messages dropped.
+pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = String::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    let mut previous = String::new();
+    while let Some(e) = current {
+        let message = e.to_string();
+        if !message.is_empty() && !previous.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+        previous = message;
+        current = e.source();
+    }
+    text
+}
+
+/// A complete response, body read under the size cap.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The status of the final attempt.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: Headers,
+    /// Its body.
+    pub body: Bytes,
+    /// How many attempts were sent.
+    pub attempts: u32,
+}
+
+/// Why an exchange produced no response.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// The deadline passed.
+    Deadline {
+        /// The deadline.
+        after: Duration,
+        /// Attempts sent.
+        attempts: u32,
+        /// How the last attempt ended.
+        last: Option<String>,
+    },
+    /// No connection, a reset, or every attempt timed out.
+    Transport {
+        /// The transport error, after retries.
+        error: azure_core::Error,
+        /// Attempts sent.
+        attempts: u32,
+    },
+    /// The body was larger than the cap.
+    TooLarge {
+        /// The status the body came with.
+        status: StatusCode,
+        /// The cap.
+        limit: usize,
+    },
+    /// The body could not be read to its end.
+    Body {
+        /// The status the body came with.
+        status: StatusCode,
+        /// The read error.
+        error: azure_core::Error,
+    },
+}
+
+impl ExchangeError {
+    /// A credential error naming the endpoint and what went wrong.
+    pub fn into_credential_error(
+        self,
+        credential: &'static str,
+        endpoint: &str,
+    ) -> CredentialError {
+        match self {
+            Self::Deadline {
+                after,
+                attempts,
+                last,
+            } => {
+                let mut message = format!(
+                    "no token from {endpoint} within {} s ({attempts} attempt{})",
+                    after.as_secs(),
+                    plural(attempts)
+                );
+                if let Some(last) = last {
+                    let _ = write!(message, "; the last attempt ended with: {last}");
+                }
+                CredentialError::failed(credential, message)
+                    .with_fix("check that the endpoint is reachable and healthy from this machine")
+                    .with_anchor(anchors::UNREACHABLE)
+            }
+            Self::Transport { error, attempts } => CredentialError::failed(
+                credential,
+                format!(
+                    "could not reach {endpoint} ({attempts} attempt{}): {}",
+                    plural(attempts),
+                    error_chain(&error)
+                ),
+            )
+            .with_fix("check the endpoint address, DNS, proxy and firewall settings")
+            .with_anchor(anchors::UNREACHABLE)
+            .with_source(error),
+            Self::TooLarge { status, limit } => CredentialError::failed(
+                credential,
+                format!(
+                    "{endpoint} answered {} with a body larger than {limit} bytes; it was not read",
+                    describe_status(status)
+                ),
+            )
+            .with_status(status, None)
+            .with_anchor(anchors::BAD_RESPONSE),
+            Self::Body { status, error } => CredentialError::failed(
+                credential,
+                format!(
+                    "the answer from {endpoint} ({}) was cut off: {}",
+                    describe_status(status),
+                    error_chain(&error)
+                ),
+            )
+            .with_status(status, None)
+            .with_anchor(anchors::UNREACHABLE)
+            .with_source(error),
+        }
+    }
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Sends `request` through `pipeline` and reads the whole response within `limits`.
+///
+/// The pipeline's retry policy runs as configured; each attempt is bounded by
+/// `limits.attempt_timeout` and everything by `limits.deadline`.
+pub async fn exchange(
+    pipeline: &Pipeline,
+    ctx: &Context<'_>,
+    request: &mut Request,
+    limits: Limits,
+) -> Result<Exchange, ExchangeError> {
+    let ctx = ctx.clone().with_value(Attempts::default());
+    // `with_value` stores its own Arc; read it back so the policy and this
+    // function share one counter.
+    let shared = ctx.value::<Attempts>();
+    let work = async {
+        let options = PipelineStreamOptions {
+            skip_checks: true,
+            ..Default::default()
+        };
+        let response = match pipeline.stream(&ctx, request, Some(options)).await {
+            Ok(r) => r,
+            Err(error) => {
+                let attempts = shared.map_or(0, Attempts::count);
+                return Err(ExchangeError::Transport { error, attempts });
+            }
+        };
+        let (status, headers, body) = response.deconstruct();
+        if let Some(len) = headers
+            .get_optional_str(&azure_core::http::headers::CONTENT_LENGTH)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            if len > limits.max_body as u64 {
+                return Err(ExchangeError::TooLarge {
+                    status,
+                    limit: limits.max_body,
+                });
+            }
+        }
+        let mut body = body;
+        let mut collected = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|error| ExchangeError::Body { status, error })?;
+            if collected.len() + chunk.len() > limits.max_body {
+                return Err(ExchangeError::TooLarge {
+                    status,
+                    limit: limits.max_body,
+                });
+            }
+            collected.extend_from_slice(&chunk);
+        }
+        Ok(Exchange {
+            status,
+            headers,
+            body: Bytes::from(collected),
+            attempts: shared.map_or(0, Attempts::count),
+        })
+    };
+    match with_timeout(limits.deadline, work).await {
+        Some(result) => result,
+        None => Err(ExchangeError::Deadline {
+            after: limits.deadline,
+            attempts: shared.map_or(0, Attempts::count),
+            last: shared.and_then(Attempts::last),
+        }),
+    }
+}
+
+/// The URL without query or fragment, for error messages.
+pub fn endpoint_for_display(url: &azure_core::http::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// At most `max` characters of a body, for error messages.
+pub fn excerpt(body: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    let mut out: String = trimmed
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if trimmed.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_is_bounded_and_printable() {
+        assert_eq!(excerpt(b"  hello\r\nworld ", 100), "hello  world");
+        assert_eq!(excerpt(b"abcdef", 3), "abc…");
+        assert_eq!(excerpt(&[0xff, 0xfe, b'a'], 10), "��a");
+    }
+
+    #[test]
+    fn error_chain_joins_sources_without_repeats() {
+        let inner = azure_core::Error::with_message(ErrorKind::Io, "connection refused");
+        let outer = CredentialError::failed("C", "x").with_source(inner);
+        let text = error_chain(&outer);
+        assert!(text.ends_with(": connection refused"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn timeout_cuts_a_hung_future() {
+        let r = with_timeout(Duration::from_millis(20), futures::future::pending::<()>()).await;
+        assert!(r.is_none());
+        let r = with_timeout(Duration::from_secs(5), async { 7 }).await;
+        assert_eq!(r, Some(7));
+    }
+}

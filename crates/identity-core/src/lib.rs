@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod assertion;
+pub mod authority;
+pub mod cache;
+pub mod clock;
+pub mod entra;
+pub mod env;
+pub mod error;
+pub mod http;
+pub mod platform;
+pub mod scopes;
+
+pub use assertion::ClientAssertion;
+pub use azure_core::credentials::{
+    AccessToken, Secret, SecretBytes, TokenCredential, TokenRequestOptions,
+};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use env::Env;
+pub use error::{CredentialError, FailureKind, is_unavailable};
+pub use platform::Platform;
