@@ -1,2 +1,53 @@
-//! End-to-end tests live in `tests/`; this library holds their shared helpers.
+//! Shared helpers for the end-to-end tests in `tests/`.
 #![forbid(unsafe_code)]
+
+use azure_core::{
+    cloud::{CloudConfiguration, CustomConfiguration},
+    credentials::TokenCredential,
+    http::{
+        ClientOptions, Context, Method, Pipeline, Request, StatusCode, Transport, Url,
+        policies::{Policy, auth::BearerTokenAuthorizationPolicy},
+    },
+};
+use identity_emulator::Emulator;
+use std::sync::Arc;
+
+pub use identity_emulator::loopback::LoopbackHttpsClient;
+
+/// Client options pointing a credential at the emulator, as a custom cloud.
+pub fn client_options(emulator: &Emulator) -> ClientOptions {
+    let mut cloud = CustomConfiguration::default();
+    cloud.authority_host = emulator.authority_host();
+    ClientOptions {
+        cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
+        ..Default::default()
+    }
+}
+
+/// The scope of the emulator's protected resource.
+pub fn resource_scope(emulator: &Emulator) -> String {
+    format!("{}/.default", emulator.resource_audience())
+}
+
+/// Calls the emulator's protected resource the way an Azure SDK client does:
+/// through an azure_core pipeline with the bearer-token policy. Returns the status.
+pub async fn call_protected_resource(
+    emulator: &Emulator,
+    credential: Arc<dyn TokenCredential>,
+) -> azure_core::Result<StatusCode> {
+    let bearer: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(
+        credential,
+        [resource_scope(emulator)],
+    ));
+    let options = ClientOptions {
+        transport: Some(Transport::new(Arc::new(LoopbackHttpsClient::new()))),
+        ..Default::default()
+    };
+    let pipeline = Pipeline::new(Some("identity-tests"), Some("0"), options, vec![bearer], vec![], None);
+    // The bearer policy insists on https; the loopback client maps it to the
+    // emulator's plain http.
+    let url = Url::parse(&emulator.resource_url().replacen("http://", "https://", 1))?;
+    let mut request = Request::new(url, Method::Get);
+    let response = pipeline.send(&Context::new(), &mut request, None).await?;
+    Ok(response.status())
+}

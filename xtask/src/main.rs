@@ -1,2 +1,49 @@
-//! `cargo xtask`: workspace automation.
-fn main() {}
+//! `cargo xtask`: workspace automation, std only.
+//!
+//! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency rules).
+//! - `demo`: the main job: tokens from every credential against the emulator.
+//! - `bench`: performance figures, ours against the official `azure_identity`.
+
+#![forbid(unsafe_code)]
+// A command-line tool reports on stdout/stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod ci;
+mod run;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci       run every check CI runs (fmt, clippy, tests, docs, dependency rules)
+  demo     start the emulator and obtain a token through every credential
+  bench    measure ours against the official azure_identity (release build)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("demo") => run::cargo(&["run", "--quiet", "--package", "identity-demo", "--"], &args[1..]),
+        Some("bench") => run::cargo(
+            &["run", "--release", "--quiet", "--manifest-path", "bench/Cargo.toml", "--"],
+            &args[1..],
+        ),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

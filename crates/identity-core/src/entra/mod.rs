@@ -1,9 +1,11 @@
 //! The Entra ID token endpoint: the client-credentials request every
 //! Entra-based credential sends, and strict parsing of what comes back.
 
+mod confidential;
 mod hints;
 mod response;
 
+pub use confidential::{ConfidentialClient, Proof};
 pub use response::{EntraErrorBody, MAX_TOKEN_LIFETIME, parse_seconds};
 
 use crate::{

@@ -1,0 +1,144 @@
+//! The flow every Entra-based credential shares: check the request, answer from
+//! the cache, or ask the token endpoint with the credential's proof of identity.
+
+use super::{ClientAuth, EntraClient, TokenRequest};
+use crate::{
+    AccessToken, CredentialError, Platform, Secret, TokenRequestOptions,
+    authority::{validate_not_empty, validate_tenant_id},
+    cache::{FetchedToken, RefreshRule, TokenCache},
+    scopes::validate_scopes,
+};
+use azure_core::http::{ClientOptions, Context};
+use std::{fmt, future::Future, sync::Arc};
+
+/// What a confidential client presents to Entra ID, owned so a request can
+/// outlive the caller that started it.
+pub enum Proof {
+    /// A client secret.
+    Secret(Secret),
+    /// A signed JWT.
+    Assertion(String),
+}
+
+impl fmt::Debug for Proof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Secret(_) => "Proof::Secret",
+            Self::Assertion(_) => "Proof::Assertion",
+        })
+    }
+}
+
+/// An application registered in Entra ID, with its token endpoint client and cache.
+pub struct ConfidentialClient {
+    credential: &'static str,
+    tenant_id: String,
+    client_id: String,
+    entra: EntraClient,
+    cache: TokenCache,
+}
+
+impl ConfidentialClient {
+    /// Validates the ids and builds the endpoint client.
+    pub fn new(
+        credential: &'static str,
+        anchor: &'static str,
+        tenant_id: String,
+        client_id: String,
+        client_options: ClientOptions,
+        platform: &Platform,
+    ) -> Result<Self, CredentialError> {
+        validate_tenant_id(credential, &tenant_id)?;
+        validate_not_empty(credential, "the client id", &client_id)?;
+        let entra = EntraClient::new(credential, anchor, client_options, platform)?;
+        Ok(Self {
+            credential,
+            tenant_id,
+            client_id,
+            entra,
+            cache: TokenCache::new(Arc::clone(&platform.clock), RefreshRule::Standard),
+        })
+    }
+
+    /// The credential's name.
+    pub fn credential(&self) -> &'static str {
+        self.credential
+    }
+
+    /// The tenant tokens are requested from.
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    /// The application (client) id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The endpoint client.
+    pub fn entra(&self) -> &EntraClient {
+        &self.entra
+    }
+
+    /// Returns a cached token, or obtains the proof with `proof` and requests one.
+    ///
+    /// `proof` runs only when a request is sent, with the caller's context.
+    pub async fn get_token<P, Fut>(
+        self: &Arc<Self>,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+        proof: P,
+    ) -> azure_core::Result<AccessToken>
+    where
+        P: FnOnce(Context<'static>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Proof, CredentialError>> + Send,
+    {
+        validate_scopes(self.credential, scopes)?;
+        self.cache
+            .get_or_fetch(scopes, None, None, || {
+                let this = Arc::clone(self);
+                let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+                let ctx = options
+                    .map(|o| o.method_options.context.into_owned())
+                    .unwrap_or_default();
+                async move { this.fetch(scopes, ctx, proof).await }
+            })
+            .await
+    }
+
+    async fn fetch<P, Fut>(
+        &self,
+        scopes: Vec<String>,
+        ctx: Context<'static>,
+        proof: P,
+    ) -> Result<FetchedToken, CredentialError>
+    where
+        P: FnOnce(Context<'static>) -> Fut,
+        Fut: Future<Output = Result<Proof, CredentialError>>,
+    {
+        let proof = proof(ctx.clone()).await?;
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let auth = match &proof {
+            Proof::Secret(secret) => ClientAuth::Secret(secret),
+            Proof::Assertion(assertion) => ClientAuth::Assertion(assertion),
+        };
+        let request = TokenRequest {
+            tenant: &self.tenant_id,
+            client_id: &self.client_id,
+            scopes: &scopes,
+            claims: None,
+            auth,
+        };
+        self.entra.request_token(&ctx, request).await
+    }
+}
+
+impl fmt::Debug for ConfidentialClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(self.credential)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("authority", &self.entra.authority().host().as_str())
+            .finish_non_exhaustive()
+    }
+}

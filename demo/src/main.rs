@@ -1,0 +1,142 @@
+//! `cargo xtask demo`: starts the loopback emulator, obtains a token through
+//! every credential this workspace has, and calls the emulator's protected
+//! resource with each, the way an Azure SDK client would. Prints a table; never
+//! a token.
+
+#![forbid(unsafe_code)]
+// A demo reports on stdout.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use azure_core::http::ClientMethodOptions;
+use identity::{
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, TokenCredential,
+};
+use identity_emulator::{AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator};
+use identity_tests::{call_protected_resource, client_options, resource_scope};
+use std::{process::ExitCode, sync::Arc, time::{Duration, Instant}};
+
+/// A federated token as a workload would read it from its token file.
+#[derive(Debug)]
+struct FederatedToken(Emulator);
+
+#[async_trait::async_trait]
+impl ClientAssertion for FederatedToken {
+    async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
+        Ok(self.0.federated_token("system:serviceaccount:demo:app", "api://AzureADTokenExchange", Duration::from_secs(600)))
+    }
+}
+
+struct Row {
+    credential: &'static str,
+    endpoint: String,
+    millis: String,
+    claims: String,
+    resource: String,
+}
+
+async fn exercise(emulator: &Emulator, name: &'static str, credential: Arc<dyn TokenCredential>) -> (Row, bool) {
+    let scope = resource_scope(emulator);
+    let started = Instant::now();
+    let result = credential.get_token(&[&scope], None).await;
+    let millis = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
+    let endpoint = emulator.token_endpoint(DEFAULT_TENANT);
+    match result {
+        Ok(token) => {
+            let claims = match emulator.verify_access_token(token.token.secret()) {
+                Ok(c) => format!("aud={} appid={} tid={} lifetime={}s", c.aud, c.appid, c.tid, c.exp - c.iat),
+                Err(e) => format!("unverifiable token: {e}"),
+            };
+            let (resource, ok) = match call_protected_resource(emulator, credential).await {
+                Ok(status) if status.is_success() => (format!("{} OK", u16::from(status)), true),
+                Ok(status) => (format!("{} refused", u16::from(status)), false),
+                Err(e) => (format!("failed: {e}"), false),
+            };
+            (Row { credential: name, endpoint, millis, claims, resource }, ok)
+        }
+        Err(e) => {
+            let first_line = e.to_string().lines().next().unwrap_or_default().to_owned();
+            (Row { credential: name, endpoint, millis, claims: first_line, resource: "-".into() }, false)
+        }
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let headers = ["credential", "endpoint", "ms", "token claims", "protected resource"];
+    let cells: Vec<[&str; 5]> = rows
+        .iter()
+        .map(|r| [r.credential, r.endpoint.as_str(), r.millis.as_str(), r.claims.as_str(), r.resource.as_str()])
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 5]| {
+        let padded: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    line(headers);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    println!("|-{}-|", rule.join("-|-"));
+    for row in cells {
+        line(row);
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let emulator = match Emulator::start().await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("could not start the emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Entra ID emulator at {} (tenant {DEFAULT_TENANT})\n", emulator.url());
+    emulator.add_assertion_app(DEFAULT_TENANT, "demo-federated-app", AssertionTrust::FederationIssuer);
+
+    let secret = ClientSecretCredential::new(
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID.into(),
+        DEFAULT_CLIENT_SECRET.into(),
+        Some(ClientSecretCredentialOptions { client_options: client_options(&emulator), ..Default::default() }),
+    );
+    let assertion = ClientAssertionCredential::new(
+        DEFAULT_TENANT.into(),
+        "demo-federated-app".into(),
+        FederatedToken(emulator.clone()),
+        Some(ClientAssertionCredentialOptions { client_options: client_options(&emulator), ..Default::default() }),
+    );
+    let credentials: Vec<(&'static str, azure_core::Result<Arc<dyn TokenCredential>>)> = vec![
+        ("ClientSecretCredential", secret.map(|c| c as Arc<dyn TokenCredential>)),
+        ("ClientAssertionCredential", assertion.map(|c| c as Arc<dyn TokenCredential>)),
+    ];
+
+    let mut rows = Vec::new();
+    let mut all_ok = true;
+    for (name, credential) in credentials {
+        match credential {
+            Ok(credential) => {
+                let (row, ok) = exercise(&emulator, name, credential).await;
+                all_ok &= ok;
+                rows.push(row);
+            }
+            Err(e) => {
+                all_ok = false;
+                rows.push(Row { credential: name, endpoint: "-".into(), millis: "-".into(), claims: e.to_string(), resource: "-".into() });
+            }
+        }
+    }
+    print_table(&rows);
+    println!("\n{} token requests reached the emulator.", emulator.request_count("/oauth2/v2.0/token"));
+    emulator.shutdown().await;
+    if all_ok {
+        println!("Every credential obtained a token that the protected resource accepted.");
+        ExitCode::SUCCESS
+    } else {
+        println!("Some credentials failed; see the table.");
+        ExitCode::FAILURE
+    }
+}

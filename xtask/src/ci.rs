@@ -1,0 +1,57 @@
+//! `cargo xtask ci`: exactly what `.ci/run` checks.
+
+use crate::run::{cargo, cargo_output, cargo_with_env, has_cargo_tool};
+
+/// Crates whose default build must not compile openssl (or any C crypto library):
+/// an app using only these pays for no certificate support.
+const NO_OPENSSL: &[&str] = &["identity-core", "identity-client-secret", "identity-client-assertion"];
+
+/// Single features of the umbrella crate, each of which must build alone.
+const UMBRELLA_FEATURES: &[&str] = &["client-secret", "client-assertion"];
+
+pub(crate) fn run() -> Result<(), String> {
+    let none: &[String] = &[];
+    cargo(&["fmt", "--all", "--", "--check"], none)?;
+    cargo(
+        &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"],
+        none,
+    )?;
+    for feature in UMBRELLA_FEATURES {
+        let features = format!("{feature},reqwest");
+        cargo(
+            &["clippy", "--package", "identity", "--no-default-features", "--features", &features, "--", "-D", "warnings"],
+            none,
+        )?;
+    }
+    check_no_openssl()?;
+    cargo(&["test", "--workspace", "--all-features"], none)?;
+    cargo_with_env(
+        &["doc", "--workspace", "--no-deps", "--all-features"],
+        none,
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    if has_cargo_tool("deny") {
+        cargo(&["deny", "--all-features", "check", "bans", "licenses", "sources"], none)?;
+    } else if std::env::var_os("CI").is_some() {
+        return Err("cargo-deny is not installed; .ci/run installs it".into());
+    } else {
+        eprintln!("note: cargo-deny is not installed, skipping `cargo deny check` (cargo install --locked cargo-deny)");
+    }
+    eprintln!("xtask ci: all checks passed");
+    Ok(())
+}
+
+fn check_no_openssl() -> Result<(), String> {
+    for package in NO_OPENSSL {
+        let tree = cargo_output(&["tree", "--package", package, "--edges", "normal", "--prefix", "none"])?;
+        let offenders: Vec<&str> = tree
+            .lines()
+            .filter(|l| l.starts_with("openssl") || l.starts_with("native-tls"))
+            .collect();
+        if !offenders.is_empty() {
+            return Err(format!("{package} pulls in {} in its normal dependencies", offenders.join(", ")));
+        }
+    }
+    eprintln!("no openssl in: {}", NO_OPENSSL.join(", "));
+    Ok(())
+}
