@@ -9,12 +9,18 @@
 
 use azure_core::http::ClientMethodOptions;
 use identity::{
-    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
-    ClientSecretCredentialOptions, TokenCredential,
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
+    ClientSecretCredential, ClientSecretCredentialOptions, TokenCredential,
 };
-use identity_emulator::{AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator};
+use identity_emulator::{
+    AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator,
+};
 use identity_tests::{call_protected_resource, client_options, resource_scope};
-use std::{process::ExitCode, sync::Arc, time::{Duration, Instant}};
+use std::{
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 /// A federated token as a workload would read it from its token file.
 #[derive(Debug)]
@@ -23,7 +29,11 @@ struct FederatedToken(Emulator);
 #[async_trait::async_trait]
 impl ClientAssertion for FederatedToken {
     async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
-        Ok(self.0.federated_token("system:serviceaccount:demo:app", "api://AzureADTokenExchange", Duration::from_secs(600)))
+        Ok(self.0.federated_token(
+            "system:serviceaccount:demo:app",
+            "api://AzureADTokenExchange",
+            Duration::from_secs(600),
+        ))
     }
 }
 
@@ -35,7 +45,11 @@ struct Row {
     resource: String,
 }
 
-async fn exercise(emulator: &Emulator, name: &'static str, credential: Arc<dyn TokenCredential>) -> (Row, bool) {
+async fn exercise(
+    emulator: &Emulator,
+    name: &'static str,
+    credential: Arc<dyn TokenCredential>,
+) -> (Row, bool) {
     let scope = resource_scope(emulator);
     let started = Instant::now();
     let result = credential.get_token(&[&scope], None).await;
@@ -44,7 +58,13 @@ async fn exercise(emulator: &Emulator, name: &'static str, credential: Arc<dyn T
     match result {
         Ok(token) => {
             let claims = match emulator.verify_access_token(token.token.secret()) {
-                Ok(c) => format!("aud={} appid={} tid={} lifetime={}s", c.aud, c.appid, c.tid, c.exp - c.iat),
+                Ok(c) => format!(
+                    "aud={} appid={} tid={} lifetime={}s",
+                    c.aud,
+                    c.appid,
+                    c.tid,
+                    c.exp - c.iat
+                ),
                 Err(e) => format!("unverifiable token: {e}"),
             };
             let (resource, ok) = match call_protected_resource(emulator, credential).await {
@@ -52,20 +72,52 @@ async fn exercise(emulator: &Emulator, name: &'static str, credential: Arc<dyn T
                 Ok(status) => (format!("{} refused", u16::from(status)), false),
                 Err(e) => (format!("failed: {e}"), false),
             };
-            (Row { credential: name, endpoint, millis, claims, resource }, ok)
+            (
+                Row {
+                    credential: name,
+                    endpoint,
+                    millis,
+                    claims,
+                    resource,
+                },
+                ok,
+            )
         }
         Err(e) => {
             let first_line = e.to_string().lines().next().unwrap_or_default().to_owned();
-            (Row { credential: name, endpoint, millis, claims: first_line, resource: "-".into() }, false)
+            (
+                Row {
+                    credential: name,
+                    endpoint,
+                    millis,
+                    claims: first_line,
+                    resource: "-".into(),
+                },
+                false,
+            )
         }
     }
 }
 
 fn print_table(rows: &[Row]) {
-    let headers = ["credential", "endpoint", "ms", "token claims", "protected resource"];
+    let headers = [
+        "credential",
+        "endpoint",
+        "ms",
+        "token claims",
+        "protected resource",
+    ];
     let cells: Vec<[&str; 5]> = rows
         .iter()
-        .map(|r| [r.credential, r.endpoint.as_str(), r.millis.as_str(), r.claims.as_str(), r.resource.as_str()])
+        .map(|r| {
+            [
+                r.credential,
+                r.endpoint.as_str(),
+                r.millis.as_str(),
+                r.claims.as_str(),
+                r.resource.as_str(),
+            ]
+        })
         .collect();
     let mut widths = headers.map(str::len);
     for row in &cells {
@@ -74,7 +126,11 @@ fn print_table(rows: &[Row]) {
         }
     }
     let line = |cols: [&str; 5]| {
-        let padded: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cols
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("| {} |", padded.join(" | "));
     };
     line(headers);
@@ -94,24 +150,43 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("Entra ID emulator at {} (tenant {DEFAULT_TENANT})\n", emulator.url());
-    emulator.add_assertion_app(DEFAULT_TENANT, "demo-federated-app", AssertionTrust::FederationIssuer);
+    println!(
+        "Entra ID emulator at {} (tenant {DEFAULT_TENANT})\n",
+        emulator.url()
+    );
+    emulator.add_assertion_app(
+        DEFAULT_TENANT,
+        "demo-federated-app",
+        AssertionTrust::FederationIssuer,
+    );
 
     let secret = ClientSecretCredential::new(
         DEFAULT_TENANT,
         DEFAULT_CLIENT_ID.into(),
         DEFAULT_CLIENT_SECRET.into(),
-        Some(ClientSecretCredentialOptions { client_options: client_options(&emulator), ..Default::default() }),
+        Some(ClientSecretCredentialOptions {
+            client_options: client_options(&emulator),
+            ..Default::default()
+        }),
     );
     let assertion = ClientAssertionCredential::new(
         DEFAULT_TENANT.into(),
         "demo-federated-app".into(),
         FederatedToken(emulator.clone()),
-        Some(ClientAssertionCredentialOptions { client_options: client_options(&emulator), ..Default::default() }),
+        Some(ClientAssertionCredentialOptions {
+            client_options: client_options(&emulator),
+            ..Default::default()
+        }),
     );
     let credentials: Vec<(&'static str, azure_core::Result<Arc<dyn TokenCredential>>)> = vec![
-        ("ClientSecretCredential", secret.map(|c| c as Arc<dyn TokenCredential>)),
-        ("ClientAssertionCredential", assertion.map(|c| c as Arc<dyn TokenCredential>)),
+        (
+            "ClientSecretCredential",
+            secret.map(|c| c as Arc<dyn TokenCredential>),
+        ),
+        (
+            "ClientAssertionCredential",
+            assertion.map(|c| c as Arc<dyn TokenCredential>),
+        ),
     ];
 
     let mut rows = Vec::new();
@@ -125,12 +200,21 @@ async fn main() -> ExitCode {
             }
             Err(e) => {
                 all_ok = false;
-                rows.push(Row { credential: name, endpoint: "-".into(), millis: "-".into(), claims: e.to_string(), resource: "-".into() });
+                rows.push(Row {
+                    credential: name,
+                    endpoint: "-".into(),
+                    millis: "-".into(),
+                    claims: e.to_string(),
+                    resource: "-".into(),
+                });
             }
         }
     }
     print_table(&rows);
-    println!("\n{} token requests reached the emulator.", emulator.request_count("/oauth2/v2.0/token"));
+    println!(
+        "\n{} token requests reached the emulator.",
+        emulator.request_count("/oauth2/v2.0/token")
+    );
     emulator.shutdown().await;
     if all_ok {
         println!("Every credential obtained a token that the protected resource accepted.");

@@ -43,7 +43,14 @@ pub async fn call_protected_resource(
         transport: Some(Transport::new(Arc::new(LoopbackHttpsClient::new()))),
         ..Default::default()
     };
-    let pipeline = Pipeline::new(Some("identity-tests"), Some("0"), options, vec![bearer], vec![], None);
+    let pipeline = Pipeline::new(
+        Some("identity-tests"),
+        Some("0"),
+        options,
+        vec![bearer],
+        vec![],
+        None,
+    );
     // The bearer policy insists on https; the loopback client maps it to the
     // emulator's plain http.
     let url = Url::parse(&emulator.resource_url().replacen("http://", "https://", 1))?;

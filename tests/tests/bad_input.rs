@@ -1,7 +1,11 @@
 //! Hostile and broken endpoints: a clear error in bounded time, never a panic.
 
-use identity::{ClientSecretCredential, ClientSecretCredentialOptions, CredentialError, TokenCredential};
-use identity_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget};
+use identity::{
+    ClientSecretCredential, ClientSecretCredentialOptions, CredentialError, TokenCredential,
+};
+use identity_emulator::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget,
+};
 use identity_tests::client_options;
 use std::{
     sync::Arc,
@@ -28,11 +32,17 @@ fn credential(emulator: &Emulator) -> Arc<ClientSecretCredential> {
 
 /// Gets a token with a generous guard against hangs; returns the error text.
 async fn error_text(credential: &ClientSecretCredential) -> String {
-    let result = tokio::time::timeout(Duration::from_secs(20), credential.get_token(&[SCOPE], None))
-        .await
-        .expect("get_token must not hang");
+    let result = tokio::time::timeout(
+        Duration::from_secs(20),
+        credential.get_token(&[SCOPE], None),
+    )
+    .await
+    .expect("get_token must not hang");
     let error = result.expect_err("a broken response must not become a token");
-    assert!(CredentialError::find(&error).is_some(), "not a CredentialError: {error:?}");
+    assert!(
+        CredentialError::find(&error).is_some(),
+        "not a CredentialError: {error:?}"
+    );
     error.to_string()
 }
 
@@ -54,10 +64,17 @@ async fn broken_success_bodies_are_clear_errors() {
         let shown = format!("{fault:?}");
         emulator.set_default_fault(FaultTarget::Token, Some(fault));
         let text = error_text(&credential(&emulator)).await;
-        assert!(text.starts_with("ClientSecretCredential authentication failed"), "{shown}: {text}");
+        assert!(
+            text.starts_with("ClientSecretCredential authentication failed"),
+            "{shown}: {text}"
+        );
         assert!(text.contains(expected), "{shown}: {text}");
         assert!(text.contains("HTTP 200"), "{shown}: {text}");
-        assert!(text.len() < 1500, "{shown}: error text is {} bytes", text.len());
+        assert!(
+            text.len() < 1500,
+            "{shown}: error text is {} bytes",
+            text.len()
+        );
     }
 }
 
@@ -65,7 +82,10 @@ async fn broken_success_bodies_are_clear_errors() {
 async fn a_valid_token_with_the_wrong_content_type_is_accepted() {
     let emulator = Emulator::start().await.unwrap();
     emulator.push_faults(FaultTarget::Token, [Fault::WrongContentType]);
-    credential(&emulator).get_token(&[SCOPE], None).await.unwrap();
+    credential(&emulator)
+        .get_token(&[SCOPE], None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -74,19 +94,42 @@ async fn transient_faults_are_retried_and_recover() {
         Fault::DropConnection,
         Fault::ResetMidBody,
         Fault::TruncatedBody,
-        Fault::Status { status: 500, body: String::new(), headers: vec![] },
-        Fault::Status { status: 429, body: String::new(), headers: vec![("Retry-After".into(), "1".into())] },
-        Fault::Status { status: 503, body: String::new(), headers: vec![("Retry-After".into(), "1".into())] },
+        Fault::Status {
+            status: 500,
+            body: String::new(),
+            headers: vec![],
+        },
+        Fault::Status {
+            status: 429,
+            body: String::new(),
+            headers: vec![("Retry-After".into(), "1".into())],
+        },
+        Fault::Status {
+            status: 503,
+            body: String::new(),
+            headers: vec![("Retry-After".into(), "1".into())],
+        },
     ];
     for fault in transient {
         let shown = format!("{fault:?}");
         let emulator = Emulator::start().await.unwrap();
         emulator.push_faults(FaultTarget::Token, [fault]);
-        let result = tokio::time::timeout(Duration::from_secs(20), credential(&emulator).get_token(&[SCOPE], None))
-            .await
-            .expect("bounded");
-        assert!(result.is_ok(), "{shown}: {:?}", result.err().map(|e| e.to_string()));
-        assert_eq!(emulator.request_count(TOKEN_PATH), 2, "{shown}: one failure, one retry");
+        let result = tokio::time::timeout(
+            Duration::from_secs(20),
+            credential(&emulator).get_token(&[SCOPE], None),
+        )
+        .await
+        .expect("bounded");
+        assert!(
+            result.is_ok(),
+            "{shown}: {:?}",
+            result.err().map(|e| e.to_string())
+        );
+        assert_eq!(
+            emulator.request_count(TOKEN_PATH),
+            2,
+            "{shown}: one failure, one retry"
+        );
     }
 }
 
@@ -95,7 +138,11 @@ async fn non_retryable_errors_fail_at_once_with_status_and_excerpt() {
     let emulator = Emulator::start().await.unwrap();
     emulator.set_default_fault(
         FaultTarget::Token,
-        Some(Fault::Status { status: 404, body: "<html>not here</html>".into(), headers: vec![] }),
+        Some(Fault::Status {
+            status: 404,
+            body: "<html>not here</html>".into(),
+            headers: vec![],
+        }),
     );
     let text = error_text(&credential(&emulator)).await;
     assert!(text.contains("HTTP 404 Not Found"), "{text}");
@@ -111,7 +158,11 @@ async fn default_options_bound_every_dead_endpoint() {
     let storm = Emulator::start().await.unwrap();
     storm.set_default_fault(
         FaultTarget::Token,
-        Some(Fault::Status { status: 500, body: "storm".into(), headers: vec![] }),
+        Some(Fault::Status {
+            status: 500,
+            body: "storm".into(),
+            headers: vec![],
+        }),
     );
     let hung = Emulator::start().await.unwrap();
     hung.set_default_fault(FaultTarget::Token, Some(Fault::Hang));
@@ -121,10 +172,18 @@ async fn default_options_bound_every_dead_endpoint() {
 
     let timed = |credential: Arc<ClientSecretCredential>| async move {
         let started = Instant::now();
-        let result = tokio::time::timeout(Duration::from_secs(60), credential.get_token(&[SCOPE], None))
-            .await
-            .expect("get_token must end by itself");
-        (started.elapsed(), result.expect_err("no token from a dead endpoint").to_string())
+        let result = tokio::time::timeout(
+            Duration::from_secs(60),
+            credential.get_token(&[SCOPE], None),
+        )
+        .await
+        .expect("get_token must end by itself");
+        (
+            started.elapsed(),
+            result
+                .expect_err("no token from a dead endpoint")
+                .to_string(),
+        )
     };
     let ((storm_time, storm_text), (hung_time, hung_text), (refused_time, refused_text)) = tokio::join!(
         timed(credential(&storm)),
@@ -132,8 +191,14 @@ async fn default_options_bound_every_dead_endpoint() {
         timed(refused_credential),
     );
 
-    assert!(storm_time <= PROMISED_BOUND, "500 storm took {storm_time:?}");
-    assert!(storm_text.contains("HTTP 500") || storm_text.contains("within 30 s"), "{storm_text}");
+    assert!(
+        storm_time <= PROMISED_BOUND,
+        "500 storm took {storm_time:?}"
+    );
+    assert!(
+        storm_text.contains("HTTP 500") || storm_text.contains("within 30 s"),
+        "{storm_text}"
+    );
     assert!(storm_text.contains("attempts"), "{storm_text}");
     assert!(storm.request_count(TOKEN_PATH) > 1, "the storm was retried");
 
@@ -141,13 +206,19 @@ async fn default_options_bound_every_dead_endpoint() {
     assert!(hung_text.contains("within 30 s"), "{hung_text}");
     assert!(hung_text.contains("no response within 10 s"), "{hung_text}");
 
-    assert!(refused_time <= PROMISED_BOUND, "refused took {refused_time:?}");
+    assert!(
+        refused_time <= PROMISED_BOUND,
+        "refused took {refused_time:?}"
+    );
     assert!(
         refused_text.contains("could not reach") || refused_text.contains("within 30 s"),
         "{refused_text}"
     );
     for text in [&storm_text, &hung_text, &refused_text] {
-        assert!(text.starts_with("ClientSecretCredential authentication failed"), "{text}");
+        assert!(
+            text.starts_with("ClientSecretCredential authentication failed"),
+            "{text}"
+        );
         assert!(text.contains("TROUBLESHOOTING.md#"), "{text}");
     }
 }

@@ -2,16 +2,21 @@
 
 use azure_core::http::{ClientOptions, RetryOptions};
 use identity::{ClientSecretCredential, ClientSecretCredentialOptions, TokenCredential};
-use identity_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget};
+use identity_emulator::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget,
+};
 use identity_tests::client_options;
 use std::{sync::Arc, time::Duration};
 
-fn credential_with(emulator: &Emulator, client_options: ClientOptions) -> Arc<ClientSecretCredential> {
+fn credential_with(client_options: ClientOptions) -> Arc<ClientSecretCredential> {
     ClientSecretCredential::new(
         DEFAULT_TENANT,
         DEFAULT_CLIENT_ID.into(),
         DEFAULT_CLIENT_SECRET.into(),
-        Some(ClientSecretCredentialOptions { client_options, ..Default::default() }),
+        Some(ClientSecretCredentialOptions {
+            client_options,
+            ..Default::default()
+        }),
     )
     .unwrap()
 }
@@ -34,10 +39,14 @@ async fn wait_for_requests(emulator: &Emulator, n: usize) -> usize {
 async fn a_thousand_callers_on_a_cold_key_send_one_request() {
     let emulator = Emulator::start().await.unwrap();
     emulator.set_latency(FaultTarget::Token, Duration::from_millis(100));
-    let credential = credential_with(&emulator, client_options(&emulator));
+    let credential = credential_with(client_options(&emulator));
     let calls = (0..1000).map(|_| {
         let credential = credential.clone();
-        tokio::spawn(async move { credential.get_token(&["https://vault.azure.net/.default"], None).await })
+        tokio::spawn(async move {
+            credential
+                .get_token(&["https://vault.azure.net/.default"], None)
+                .await
+        })
     });
     let tokens = futures::future::join_all(calls).await;
     let first = tokens[0].as_ref().unwrap().as_ref().unwrap().token.clone();
@@ -50,8 +59,11 @@ async fn a_thousand_callers_on_a_cold_key_send_one_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn different_keys_are_fetched_in_parallel_and_cached_reads_do_not_wait() {
     let emulator = Emulator::start().await.unwrap();
-    let credential = credential_with(&emulator, client_options(&emulator));
-    credential.get_token(&["https://cached.example/.default"], None).await.unwrap();
+    let credential = credential_with(client_options(&emulator));
+    credential
+        .get_token(&["https://cached.example/.default"], None)
+        .await
+        .unwrap();
     emulator.clear_requests();
 
     // Every new request now hangs: a cache that serialised misses would never
@@ -66,7 +78,11 @@ async fn different_keys_are_fetched_in_parallel_and_cached_reads_do_not_wait() {
             })
         })
         .collect();
-    assert_eq!(wait_for_requests(&emulator, 100).await, 100, "all 100 misses must be in flight at once");
+    assert_eq!(
+        wait_for_requests(&emulator, 100).await,
+        100,
+        "all 100 misses must be in flight at once"
+    );
 
     // A cached key answers while 100 fetches hang (the bound only guards against a hang).
     let cached = tokio::time::timeout(
@@ -87,13 +103,24 @@ async fn callers_on_a_failing_endpoint_share_one_request_and_its_error() {
     emulator.set_latency(FaultTarget::Token, Duration::from_millis(100));
     emulator.set_default_fault(
         FaultTarget::Token,
-        Some(Fault::Status { status: 500, body: "upstream exploded".into(), headers: vec![] }),
+        Some(Fault::Status {
+            status: 500,
+            body: "upstream exploded".into(),
+            headers: vec![],
+        }),
     );
-    let options = ClientOptions { retry: RetryOptions::none(), ..client_options(&emulator) };
-    let credential = credential_with(&emulator, options);
+    let options = ClientOptions {
+        retry: RetryOptions::none(),
+        ..client_options(&emulator)
+    };
+    let credential = credential_with(options);
     let calls = (0..100).map(|_| {
         let credential = credential.clone();
-        tokio::spawn(async move { credential.get_token(&["https://vault.azure.net/.default"], None).await })
+        tokio::spawn(async move {
+            credential
+                .get_token(&["https://vault.azure.net/.default"], None)
+                .await
+        })
     });
     for result in futures::future::join_all(calls).await {
         let text = result.unwrap().unwrap_err().to_string();
@@ -106,20 +133,36 @@ async fn callers_on_a_failing_endpoint_share_one_request_and_its_error() {
 #[tokio::test]
 async fn scope_order_does_not_matter_and_tokens_are_refetched_after_expiry() {
     let emulator = Emulator::start().await.unwrap();
-    let credential = credential_with(&emulator, client_options(&emulator));
-    let a = credential.get_token(&["https://a/.default", "https://b/.default"], None).await;
-    // Entra rejects mixed resources only in real life; the emulator takes the first.
-    let a = a.unwrap();
-    let b = credential.get_token(&["https://b/.default", "https://a/.default"], None).await.unwrap();
+    let credential = credential_with(client_options(&emulator));
+    let a = credential
+        .get_token(&["https://a/.default", "offline_access"], None)
+        .await
+        .unwrap();
+    let b = credential
+        .get_token(&["offline_access", "https://a/.default"], None)
+        .await
+        .unwrap();
     assert_eq!(a.token, b.token);
     assert_eq!(emulator.request_count(TOKEN_PATH), 1);
 
     // The service asks for a refresh after 1 s (`refresh_in`): once past it,
     // callers still get the valid token at once while one refresh runs.
     emulator.set_token_lifetime(Duration::from_secs(3600), Some(Duration::from_secs(1)));
-    let first = credential.get_token(&["https://short/.default"], None).await.unwrap();
+    let first = credential
+        .get_token(&["https://short/.default"], None)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let again = credential.get_token(&["https://short/.default"], None).await.unwrap();
-    assert_eq!(first.token, again.token, "the still-valid token is served at once");
-    assert!(wait_for_requests(&emulator, 3).await >= 3, "a refresh ran in the background");
+    let again = credential
+        .get_token(&["https://short/.default"], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.token, again.token,
+        "the still-valid token is served at once"
+    );
+    assert!(
+        wait_for_requests(&emulator, 3).await >= 3,
+        "a refresh ran in the background"
+    );
 }

@@ -4,7 +4,11 @@ use crate::run::{cargo, cargo_output, cargo_with_env, has_cargo_tool};
 
 /// Crates whose default build must not compile openssl (or any C crypto library):
 /// an app using only these pays for no certificate support.
-const NO_OPENSSL: &[&str] = &["identity-core", "identity-client-secret", "identity-client-assertion"];
+const NO_OPENSSL: &[&str] = &[
+    "identity-core",
+    "identity-client-secret",
+    "identity-client-assertion",
+];
 
 /// Single features of the umbrella crate, each of which must build alone.
 const UMBRELLA_FEATURES: &[&str] = &["client-secret", "client-assertion"];
@@ -13,13 +17,31 @@ pub(crate) fn run() -> Result<(), String> {
     let none: &[String] = &[];
     cargo(&["fmt", "--all", "--", "--check"], none)?;
     cargo(
-        &["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
         none,
     )?;
     for feature in UMBRELLA_FEATURES {
         let features = format!("{feature},reqwest");
         cargo(
-            &["clippy", "--package", "identity", "--no-default-features", "--features", &features, "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--package",
+                "identity",
+                "--no-default-features",
+                "--features",
+                &features,
+                "--",
+                "-D",
+                "warnings",
+            ],
             none,
         )?;
     }
@@ -31,11 +53,23 @@ pub(crate) fn run() -> Result<(), String> {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     if has_cargo_tool("deny") {
-        cargo(&["deny", "--all-features", "check", "bans", "licenses", "sources"], none)?;
+        cargo(
+            &[
+                "deny",
+                "--all-features",
+                "check",
+                "bans",
+                "licenses",
+                "sources",
+            ],
+            none,
+        )?;
     } else if std::env::var_os("CI").is_some() {
         return Err("cargo-deny is not installed; .ci/run installs it".into());
     } else {
-        eprintln!("note: cargo-deny is not installed, skipping `cargo deny check` (cargo install --locked cargo-deny)");
+        eprintln!(
+            "note: cargo-deny is not installed, skipping `cargo deny check` (cargo install --locked cargo-deny)"
+        );
     }
     eprintln!("xtask ci: all checks passed");
     Ok(())
@@ -43,13 +77,24 @@ pub(crate) fn run() -> Result<(), String> {
 
 fn check_no_openssl() -> Result<(), String> {
     for package in NO_OPENSSL {
-        let tree = cargo_output(&["tree", "--package", package, "--edges", "normal", "--prefix", "none"])?;
+        let tree = cargo_output(&[
+            "tree",
+            "--package",
+            package,
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+        ])?;
         let offenders: Vec<&str> = tree
             .lines()
             .filter(|l| l.starts_with("openssl") || l.starts_with("native-tls"))
             .collect();
         if !offenders.is_empty() {
-            return Err(format!("{package} pulls in {} in its normal dependencies", offenders.join(", ")));
+            return Err(format!(
+                "{package} pulls in {} in its normal dependencies",
+                offenders.join(", ")
+            ));
         }
     }
     eprintln!("no openssl in: {}", NO_OPENSSL.join(", "));

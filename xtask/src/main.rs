@@ -25,9 +25,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
-        Some("demo") => run::cargo(&["run", "--quiet", "--package", "identity-demo", "--"], &args[1..]),
+        Some("demo") => run::cargo(
+            &["run", "--quiet", "--package", "identity-demo", "--"],
+            &args[1..],
+        ),
         Some("bench") => run::cargo(
-            &["run", "--release", "--quiet", "--manifest-path", "bench/Cargo.toml", "--"],
+            &[
+                "run",
+                "--release",
+                "--quiet",
+                "--manifest-path",
+                "bench/Cargo.toml",
+                "--",
+            ],
             &args[1..],
         ),
         Some("-h" | "--help" | "help") => {

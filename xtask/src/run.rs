@@ -21,7 +21,11 @@ pub(crate) fn cargo(args: &[&str], extra: &[String]) -> Result<(), String> {
 }
 
 /// As [`cargo`], with extra environment variables.
-pub(crate) fn cargo_with_env(args: &[&str], extra: &[String], env: &[(&str, &str)]) -> Result<(), String> {
+pub(crate) fn cargo_with_env(
+    args: &[&str],
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
     let mut command = Command::new(cargo_program());
     command.args(args).args(extra).current_dir(root());
     for (k, v) in env {
@@ -29,7 +33,9 @@ pub(crate) fn cargo_with_env(args: &[&str], extra: &[String], env: &[(&str, &str
     }
     let shown = format!("cargo {} {}", args.join(" "), extra.join(" "));
     eprintln!("$ {}", shown.trim_end());
-    let status = command.status().map_err(|e| format!("could not run cargo: {e}"))?;
+    let status = command
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -47,7 +53,11 @@ pub(crate) fn cargo_output(args: &[&str]) -> Result<String, String> {
         .output()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if !output.status.success() {
-        return Err(format!("`cargo {}` failed ({})", args.join(" "), output.status));
+        return Err(format!(
+            "`cargo {}` failed ({})",
+            args.join(" "),
+            output.status
+        ));
     }
     String::from_utf8(output.stdout).map_err(|_| "cargo printed non-UTF-8 output".to_owned())
 }

@@ -43,7 +43,14 @@ impl<C: ClientAssertion + 'static> ClientAssertionCredential<C> {
         assertion: C,
         options: Option<ClientAssertionCredentialOptions>,
     ) -> azure_core::Result<Arc<Self>> {
-        Self::for_credential(NAME, anchors::CLIENT_ASSERTION, tenant_id, client_id, assertion, options)
+        Self::for_credential(
+            NAME,
+            anchors::CLIENT_ASSERTION,
+            tenant_id,
+            client_id,
+            assertion,
+            options,
+        )
     }
 
     /// As [`new`](Self::new), for a credential built on this one (workload
@@ -86,10 +93,14 @@ impl<C: ClientAssertion + 'static> TokenCredential for ClientAssertionCredential
             .get_token(scopes, options, move |context| async move {
                 let options = ClientMethodOptions { context };
                 match assertion.secret(Some(options)).await {
-                    Ok(jwt) if !jwt.trim().is_empty() => Ok(Proof::Assertion(jwt.trim().to_owned())),
-                    Ok(_) => Err(CredentialError::failed(name, "the client assertion is empty")
-                        .with_fix("make the ClientAssertion return a signed JWT")
-                        .with_anchor(anchors::CLIENT_ASSERTION)),
+                    Ok(jwt) if !jwt.trim().is_empty() => {
+                        Ok(Proof::Assertion(jwt.trim().to_owned()))
+                    }
+                    Ok(_) => Err(
+                        CredentialError::failed(name, "the client assertion is empty")
+                            .with_fix("make the ClientAssertion return a signed JWT")
+                            .with_anchor(anchors::CLIENT_ASSERTION),
+                    ),
                     Err(error) => Err(CredentialError::failed(
                         name,
                         format!("could not get a client assertion: {}", error_chain(&error)),

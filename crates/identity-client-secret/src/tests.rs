@@ -47,7 +47,10 @@ async fn a_wrong_secret_names_the_credential_and_the_aadsts_code() {
         .await
         .unwrap_err();
     let text = error.to_string();
-    assert!(text.starts_with("ClientSecretCredential authentication failed"), "{text}");
+    assert!(
+        text.starts_with("ClientSecretCredential authentication failed"),
+        "{text}"
+    );
     assert!(text.contains("AADSTS7000215"), "{text}");
     assert!(text.contains("#client-secret"), "{text}");
     assert!(!text.contains("not-the-secret"), "{text}");
@@ -58,23 +61,32 @@ async fn a_wrong_secret_names_the_credential_and_the_aadsts_code() {
 
 #[test]
 fn construction_validates_input() {
-    let bad_tenant = ClientSecretCredential::new("a/b", "c".into(), Secret::new("s"), None).unwrap_err();
+    let bad_tenant =
+        ClientSecretCredential::new("a/b", "c".into(), Secret::new("s"), None).unwrap_err();
     assert!(bad_tenant.to_string().contains("tenant id"), "{bad_tenant}");
-    let empty_secret = ClientSecretCredential::new("t", "c".into(), Secret::new(""), None).unwrap_err();
+    let empty_secret =
+        ClientSecretCredential::new("t", "c".into(), Secret::new(""), None).unwrap_err();
     assert!(empty_secret.to_string().contains("client secret is empty"));
-    let empty_client = ClientSecretCredential::new("t", " ".into(), Secret::new("s"), None).unwrap_err();
+    let empty_client =
+        ClientSecretCredential::new("t", " ".into(), Secret::new("s"), None).unwrap_err();
     assert!(empty_client.to_string().contains("client id is empty"));
     let http = ClientSecretCredential::new(
         "t",
         "c".into(),
         Secret::new("s"),
         Some(ClientSecretCredentialOptions {
-            platform: Platform::with_env(Env::from_vars([("AZURE_AUTHORITY_HOST", "http://login.example.test")])),
+            platform: Platform::with_env(Env::from_vars([(
+                "AZURE_AUTHORITY_HOST",
+                "http://login.example.test",
+            )])),
             ..Default::default()
         }),
     )
     .unwrap_err();
-    assert_eq!(CredentialError::find(&http).unwrap().anchor(), anchors::AUTHORITY);
+    assert_eq!(
+        CredentialError::find(&http).unwrap().anchor(),
+        anchors::AUTHORITY
+    );
 }
 
 #[tokio::test]
@@ -86,7 +98,13 @@ async fn empty_or_smuggled_scopes_are_refused_before_any_request() {
 
 #[test]
 fn debug_never_shows_the_secret() {
-    let credential = ClientSecretCredential::new("tenant", "client".into(), Secret::new("hunter2-secret"), None).unwrap();
+    let credential = ClientSecretCredential::new(
+        "tenant",
+        "client".into(),
+        Secret::new("hunter2-secret"),
+        None,
+    )
+    .unwrap();
     let shown = format!("{credential:?}");
     assert!(shown.contains("ClientSecretCredential"), "{shown}");
     assert!(shown.contains("client"), "{shown}");
