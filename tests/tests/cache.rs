@@ -1,5 +1,8 @@
 //! Cache and concurrency behaviour, observed through the emulator's request log.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use azure_core::http::{ClientOptions, RetryOptions};
 use identity::{ClientSecretCredential, ClientSecretCredentialOptions, TokenCredential};
 use identity_emulator::{
@@ -41,7 +44,7 @@ async fn a_thousand_callers_on_a_cold_key_send_one_request() {
     emulator.set_latency(FaultTarget::Token, Duration::from_millis(100));
     let credential = credential_with(client_options(&emulator));
     let calls = (0..1000).map(|_| {
-        let credential = credential.clone();
+        let credential = Arc::clone(&credential);
         tokio::spawn(async move {
             credential
                 .get_token(&["https://vault.azure.net/.default"], None)
@@ -71,7 +74,7 @@ async fn different_keys_are_fetched_in_parallel_and_cached_reads_do_not_wait() {
     emulator.set_default_fault(FaultTarget::Token, Some(Fault::Hang));
     let pending: Vec<_> = (0..100)
         .map(|i| {
-            let credential = credential.clone();
+            let credential = Arc::clone(&credential);
             tokio::spawn(async move {
                 let scope = format!("https://service-{i}.example/.default");
                 credential.get_token(&[&scope], None).await
@@ -115,7 +118,7 @@ async fn callers_on_a_failing_endpoint_share_one_request_and_its_error() {
     };
     let credential = credential_with(options);
     let calls = (0..100).map(|_| {
-        let credential = credential.clone();
+        let credential = Arc::clone(&credential);
         tokio::spawn(async move {
             credential
                 .get_token(&["https://vault.azure.net/.default"], None)

@@ -23,11 +23,12 @@ commands:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("demo") => run::cargo(
             &["run", "--quiet", "--package", "identity-demo", "--"],
-            &args[1..],
+            rest,
         ),
         Some("bench") => run::cargo(
             &[
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
                 "bench/Cargo.toml",
                 "--",
             ],
-            &args[1..],
+            rest,
         ),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

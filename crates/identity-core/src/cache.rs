@@ -172,27 +172,27 @@ impl TokenCache {
         let slot = self.slot(scopes, tenant, claims, now);
         let waiter = {
             let mut state = slot.lock();
-            if let Some(entry) = &state.entry {
-                if now < entry.token.expires_on - EXPIRY_MARGIN {
-                    let token = entry.token.clone();
-                    let refresh_due = now >= entry.refresh_on
-                        && state.inflight.is_none()
-                        && state.next_refresh.is_none_or(|at| now >= at);
-                    if refresh_due {
-                        tracing::debug!("refreshing a cached token ahead of its expiry");
-                        let refresh = self.start(&slot, &mut state, fetch);
-                        drop(state);
-                        // Detached: it updates the slot when done, whoever waits.
-                        drop(
-                            azure_core::async_runtime::get_async_runtime().spawn(Box::pin(
-                                async move {
-                                    let _ = refresh.await;
-                                },
-                            )),
-                        );
-                    }
-                    return Ok(token);
+            if let Some(entry) = &state.entry
+                && now < entry.token.expires_on - EXPIRY_MARGIN
+            {
+                let token = entry.token.clone();
+                let refresh_due = now >= entry.refresh_on
+                    && state.inflight.is_none()
+                    && state.next_refresh.is_none_or(|at| now >= at);
+                if refresh_due {
+                    tracing::debug!("refreshing a cached token ahead of its expiry");
+                    let refresh = self.start(&slot, &mut state, fetch);
+                    drop(state);
+                    // Detached: it updates the slot when done, whoever waits.
+                    drop(
+                        azure_core::async_runtime::get_async_runtime().spawn(Box::pin(
+                            async move {
+                                let _ = refresh.await;
+                            },
+                        )),
+                    );
                 }
+                return Ok(token);
             }
             match &state.inflight {
                 Some(inflight) => inflight.clone(),

@@ -233,10 +233,10 @@ impl fmt::Display for CredentialError {
         let i = &self.0;
         match i.kind {
             FailureKind::Failed => {
-                write!(f, "{} authentication failed: {}", i.credential, i.message)?
+                write!(f, "{} authentication failed: {}", i.credential, i.message)?;
             }
             FailureKind::Unavailable => {
-                write!(f, "{} is unavailable: {}", i.credential, i.message)?
+                write!(f, "{} is unavailable: {}", i.credential, i.message)?;
             }
         }
         if let Some(fix) = &i.fix {

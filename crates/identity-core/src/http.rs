@@ -344,13 +344,12 @@ pub async fn exchange(
         if let Some(len) = headers
             .get_optional_str(&azure_core::http::headers::CONTENT_LENGTH)
             .and_then(|v| v.trim().parse::<u64>().ok())
+            && len > limits.max_body as u64
         {
-            if len > limits.max_body as u64 {
-                return Err(ExchangeError::TooLarge {
-                    status,
-                    limit: limits.max_body,
-                });
-            }
+            return Err(ExchangeError::TooLarge {
+                status,
+                limit: limits.max_body,
+            });
         }
         let mut body = body;
         let mut collected = Vec::new();

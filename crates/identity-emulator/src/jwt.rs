@@ -26,11 +26,14 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// The token key and the federation key.
+pub(crate) type KeyPair = (Arc<SigningKey>, Arc<SigningKey>);
+
 /// The two keys every emulator uses: one for the access tokens it issues, one
 /// for its built-in federation issuer (the stand-in for a Kubernetes or GitHub
 /// OIDC issuer). RSA generation is slow, so a process makes them once.
-pub(crate) fn process_keys() -> Result<(Arc<SigningKey>, Arc<SigningKey>), String> {
-    static KEYS: OnceLock<Result<(Arc<SigningKey>, Arc<SigningKey>), String>> = OnceLock::new();
+pub(crate) fn process_keys() -> Result<KeyPair, String> {
+    static KEYS: OnceLock<Result<KeyPair, String>> = OnceLock::new();
     KEYS.get_or_init(|| {
         Ok((
             Arc::new(SigningKey::generate("emulator-token-key")?),

@@ -219,8 +219,8 @@ fn shape(reply: Reply, fault: Option<Fault>) -> Response<Body> {
             vec![0xff, 0xfe, b'{', 0xc3, 0x28, b'}', 0x80],
         )),
         Some(Fault::Oversized(size)) => oversized(size),
-        Some(Fault::ResetMidBody) => broken_body(reply, false),
-        Some(Fault::TruncatedBody) => broken_body(reply, true),
+        Some(Fault::ResetMidBody) => broken_body(&reply, false),
+        Some(Fault::TruncatedBody) => broken_body(&reply, true),
         _ => respond(reply),
     }
 }
@@ -283,7 +283,7 @@ fn oversized(size: usize) -> Response<Body> {
 /// Sends the first half of `reply`'s body and then fails the connection:
 /// with a `Content-Length` that promises the whole body (`truncated`), or
 /// chunked with no terminating chunk.
-fn broken_body(reply: Reply, truncated: bool) -> Response<Body> {
+fn broken_body(reply: &Reply, truncated: bool) -> Response<Body> {
     let half = Bytes::from(
         reply
             .body

@@ -135,7 +135,7 @@ impl EntraClient {
         match &result {
             Ok(_) => tracing::debug!(credential = self.credential, "token received"),
             Err(e) => {
-                tracing::debug!(credential = self.credential, error = %e, "token request failed")
+                tracing::debug!(credential = self.credential, error = %e, "token request failed");
             }
         }
         result.map_err(|e| {
