@@ -1,7 +1,12 @@
 //! Hostile and broken endpoints: a clear error in bounded time, never a panic.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use identity::{
     ClientSecretCredential, ClientSecretCredentialOptions, CredentialError, TokenCredential,

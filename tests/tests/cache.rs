@@ -1,7 +1,12 @@
 //! Cache and concurrency behaviour, observed through the emulator's request log.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use azure_core::http::{ClientOptions, RetryOptions};
 use identity::{ClientSecretCredential, ClientSecretCredentialOptions, TokenCredential};

@@ -2,7 +2,12 @@
 //! protected resource through azure_core's bearer-token policy.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use identity::{
     ClientSecretCredential, ClientSecretCredentialOptions, CredentialError, TokenCredential,
@@ -28,9 +33,12 @@ fn credential(emulator: &Emulator, secret: &'static str) -> Arc<ClientSecretCred
 async fn token_is_accepted_by_the_protected_resource() {
     let emulator = Emulator::start().await.unwrap();
     let credential = credential(&emulator, DEFAULT_CLIENT_SECRET);
-    let status = call_protected_resource(&emulator, Arc::clone(&credential) as Arc<dyn TokenCredential>)
-        .await
-        .unwrap();
+    let status = call_protected_resource(
+        &emulator,
+        Arc::clone(&credential) as Arc<dyn TokenCredential>,
+    )
+    .await
+    .unwrap();
     assert_eq!(u16::from(status), 200);
 
     let token = credential

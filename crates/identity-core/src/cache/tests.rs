@@ -17,7 +17,7 @@ impl Harness {
     fn new(rule: RefreshRule) -> Self {
         let clock = Arc::new(ManualClock::new(start()));
         Self {
-            cache: TokenCache::new(clock.clone(), rule),
+            cache: TokenCache::new(Arc::clone(&clock) as Arc<dyn Clock>, rule),
             clock,
             fetches: Arc::new(AtomicUsize::new(0)),
         }
@@ -27,7 +27,7 @@ impl Harness {
         &self,
         lifetime: Duration,
     ) -> impl FnOnce() -> BoxFuture<'static, Result<FetchedToken, CredentialError>> {
-        let fetches = self.fetches.clone();
+        let fetches = Arc::clone(&self.fetches);
         let expires_on = self.clock.now() + lifetime;
         move || {
             async move {
@@ -44,7 +44,7 @@ impl Harness {
     fn fetch_err(
         &self,
     ) -> impl FnOnce() -> BoxFuture<'static, Result<FetchedToken, CredentialError>> {
-        let fetches = self.fetches.clone();
+        let fetches = Arc::clone(&self.fetches);
         move || {
             async move {
                 fetches.fetch_add(1, Ordering::SeqCst);
@@ -135,10 +135,10 @@ async fn concurrent_misses_for_one_key_send_one_request() {
     let gate = Arc::new(Notify::new());
     let mut tasks = Vec::new();
     for _ in 0..100 {
-        let h = h.clone();
-        let gate = gate.clone();
+        let h = Arc::clone(&h);
+        let gate = Arc::clone(&gate);
         tasks.push(tokio::spawn(async move {
-            let fetches = h.fetches.clone();
+            let fetches = Arc::clone(&h.fetches);
             let expires = h.clock.now() + Duration::hours(1);
             h.cache
                 .get_or_fetch(&["s"], None, None, move || async move {
@@ -164,10 +164,10 @@ async fn concurrent_misses_share_a_failure() {
     let gate = Arc::new(Notify::new());
     let mut tasks = Vec::new();
     for _ in 0..50 {
-        let h = h.clone();
-        let gate = gate.clone();
+        let h = Arc::clone(&h);
+        let gate = Arc::clone(&gate);
         tasks.push(tokio::spawn(async move {
-            let fetches = h.fetches.clone();
+            let fetches = Arc::clone(&h.fetches);
             h.cache
                 .get_or_fetch(&["s"], None, None, move || async move {
                     gate.notified().await;
@@ -193,8 +193,8 @@ async fn a_cached_read_never_waits_behind_another_keys_fetch() {
     h.get(&["cached"], Duration::hours(1)).await;
     let gate = Arc::new(Notify::new());
     let slow = {
-        let h = h.clone();
-        let gate = gate.clone();
+        let h = Arc::clone(&h);
+        let gate = Arc::clone(&gate);
         tokio::spawn(async move {
             let expires = h.clock.now() + Duration::hours(1);
             h.cache
@@ -226,13 +226,15 @@ async fn a_dropped_leader_does_not_strand_the_others() {
         }
     };
     {
-        let leader = h.cache.get_or_fetch(&["s"], None, None, make(gate.clone()));
+        let leader = h
+            .cache
+            .get_or_fetch(&["s"], None, None, make(Arc::clone(&gate)));
         // Poll once so the request starts, then drop the caller.
         let _ = futures::poll!(Box::pin(leader));
     }
     let follower = {
-        let h = h.clone();
-        let gate = gate.clone();
+        let h = Arc::clone(&h);
+        let gate = Arc::clone(&gate);
         tokio::spawn(async move { h.cache.get_or_fetch(&["s"], None, None, make(gate)).await })
     };
     tokio::task::yield_now().await;
