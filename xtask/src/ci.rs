@@ -2,13 +2,16 @@
 
 use crate::run::{cargo, cargo_output, cargo_with_env, has_cargo_tool};
 
-/// Crates whose default build must not compile openssl (or any C crypto library):
-/// an app using only these pays for no certificate support.
+/// Crates whose default build must not compile OpenSSL: an app using only
+/// these pays for no certificate support.
 const NO_OPENSSL: &[&str] = &[
     "identity-core",
     "identity-client-secret",
     "identity-client-assertion",
 ];
+
+/// Packages that build or link the OpenSSL C library.
+const LINKS_OPENSSL: &[&str] = &["openssl", "openssl-sys", "openssl-src", "native-tls"];
 
 /// Single features of the umbrella crate, each of which must build alone.
 const UMBRELLA_FEATURES: &[&str] = &["client-secret", "client-assertion"];
@@ -86,9 +89,14 @@ fn check_no_openssl() -> Result<(), String> {
             "--prefix",
             "none",
         ])?;
+        // `openssl-probe` is not OpenSSL: a pure-Rust crate that rustls's
+        // platform verifier uses to find the system's CA certificates.
         let offenders: Vec<&str> = tree
             .lines()
-            .filter(|l| l.starts_with("openssl") || l.starts_with("native-tls"))
+            .filter(|line| {
+                let name = line.split_whitespace().next().unwrap_or_default();
+                LINKS_OPENSSL.contains(&name)
+            })
             .collect();
         if !offenders.is_empty() {
             return Err(format!(
