@@ -87,26 +87,29 @@ impl<C: ClientAssertion + 'static> TokenCredential for ClientAssertionCredential
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let assertion = Arc::clone(&self.assertion);
         let name = self.client.credential();
         self.client
-            .get_token(scopes, options, move |context| async move {
-                let options = ClientMethodOptions { context };
-                match assertion.secret(Some(options)).await {
-                    Ok(jwt) if !jwt.trim().is_empty() => {
-                        Ok(Proof::Assertion(jwt.trim().to_owned()))
+            .get_token(scopes, options, || {
+                let assertion = Arc::clone(&self.assertion);
+                move |context| async move {
+                    let options = ClientMethodOptions { context };
+                    match assertion.secret(Some(options)).await {
+                        Ok(jwt) if !jwt.trim().is_empty() => {
+                            Ok(Proof::Assertion(jwt.trim().to_owned()))
+                        }
+                        Ok(_) => Err(CredentialError::failed(
+                            name,
+                            "the client assertion is empty",
+                        )
+                        .with_fix("make the ClientAssertion return a signed JWT")
+                        .with_anchor(anchors::CLIENT_ASSERTION)),
+                        Err(error) => Err(CredentialError::failed(
+                            name,
+                            format!("could not get a client assertion: {}", error_chain(&error)),
+                        )
+                        .with_anchor(anchors::CLIENT_ASSERTION)
+                        .with_source(error)),
                     }
-                    Ok(_) => Err(
-                        CredentialError::failed(name, "the client assertion is empty")
-                            .with_fix("make the ClientAssertion return a signed JWT")
-                            .with_anchor(anchors::CLIENT_ASSERTION),
-                    ),
-                    Err(error) => Err(CredentialError::failed(
-                        name,
-                        format!("could not get a client assertion: {}", error_chain(&error)),
-                    )
-                    .with_anchor(anchors::CLIENT_ASSERTION)
-                    .with_source(error)),
                 }
             })
             .await

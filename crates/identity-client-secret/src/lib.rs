@@ -66,10 +66,10 @@ impl TokenCredential for ClientSecretCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        let secret = Arc::clone(&self.secret);
         self.client
-            .get_token(scopes, options, move |_| async move {
-                Ok(Proof::Secret(Secret::clone(&secret)))
+            .get_token(scopes, options, || {
+                let secret = Arc::clone(&self.secret);
+                move |_| async move { Ok(Proof::Secret(Secret::clone(&secret))) }
             })
             .await
     }

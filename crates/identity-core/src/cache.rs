@@ -1,8 +1,8 @@
 //! The token cache every credential keeps, one per credential instance.
 //!
 //! - Keyed by scopes (order-insensitive), tenant and claims.
-//! - A cached read takes two short locks never held across I/O, hashes the key
-//!   without allocating, and clones the token.
+//! - A cached read takes one short lock never held across I/O, hashes the key
+//!   without allocating, compares integer deadlines, and clones the token.
 //! - Concurrent misses for one key share one request and its outcome, an error
 //!   included; misses for different keys run in parallel.
 //! - Tokens are refreshed ahead of expiry ([`RefreshRule`]). While the old token is
@@ -22,8 +22,13 @@ use std::{
     collections::HashMap,
     fmt,
     future::Future,
-    hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState},
-    sync::{Arc, Mutex, MutexGuard, RwLock},
+    hash::{BuildHasherDefault, Hasher},
+    pin::Pin,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
 };
 
 /// How long before its expiry a token stops being handed out.
@@ -88,38 +93,58 @@ impl RefreshRule {
 type Outcome = Result<AccessToken, CredentialError>;
 type Inflight = Shared<BoxFuture<'static, Outcome>>;
 
+/// Tells one fetch from another, so a fetch that finishes after
+/// [`TokenCache::clear`] never overwrites a newer one's slot.
+static NEXT_FETCH_ID: AtomicU64 = AtomicU64::new(0);
+
 /// The token cache. See the [module documentation](self).
 pub struct TokenCache {
     clock: Arc<dyn Clock>,
     rule: RefreshRule,
-    hasher: RandomState,
-    slots: RwLock<HashMap<u64, Vec<Arc<Slot>>, BuildHasherDefault<PassThrough>>>,
+    slots: Arc<Mutex<Slots>>,
+}
+
+/// Every key's slot, found by fingerprint, under one short lock that a read
+/// takes once and nothing holds across I/O.
+#[derive(Default)]
+struct Slots {
+    by_fingerprint: HashMap<u64, Vec<Slot>, BuildHasherDefault<PassThrough>>,
+    count: usize,
 }
 
 struct Slot {
+    key: Key,
+    entry: Option<Entry>,
+    inflight: Option<(u64, Inflight)>,
+    /// After a failed refresh: no new refresh before this (Unix nanoseconds).
+    next_refresh: Option<i128>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Key {
     scopes: Box<[Box<str>]>,
     tenant: Option<Box<str>>,
     claims: Option<Box<str>>,
-    state: Mutex<State>,
 }
 
-#[derive(Default)]
-struct State {
-    entry: Option<Entry>,
-    inflight: Option<Inflight>,
-    next_refresh: Option<OffsetDateTime>,
-}
-
+/// A cached token with its deadlines as Unix nanoseconds, so a read compares
+/// integers.
 struct Entry {
     token: AccessToken,
-    refresh_on: OffsetDateTime,
+    usable_until: i128,
+    refresh_at: i128,
 }
 
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+impl Key {
+    fn new(scopes: &[&str], tenant: Option<&str>, claims: Option<&str>) -> Self {
+        Self {
+            scopes: scopes.iter().map(|s| Box::from(*s)).collect(),
+            tenant: tenant.map(Box::from),
+            claims: claims.map(Box::from),
+        }
     }
 
+    /// The same scopes in any order, the same tenant and claims.
     fn matches(&self, scopes: &[&str], tenant: Option<&str>, claims: Option<&str>) -> bool {
         self.scopes.len() == scopes.len()
             && self.tenant.as_deref() == tenant
@@ -129,15 +154,101 @@ impl Slot {
                 .all(|s| self.scopes.iter().any(|m| **m == **s))
             && self.scopes.iter().all(|m| scopes.contains(&&**m))
     }
+}
 
-    fn keep(&self, now: OffsetDateTime) -> bool {
-        let state = self.lock();
-        state.inflight.is_some()
-            || state
-                .entry
-                .as_ref()
-                .is_some_and(|e| now < e.token.expires_on - EXPIRY_MARGIN)
+impl Slot {
+    fn usable(&self, now: i128) -> bool {
+        self.inflight.is_some() || self.entry.as_ref().is_some_and(|e| now < e.usable_until)
     }
+}
+
+impl Slots {
+    fn find_mut(&mut self, fingerprint: u64, key: &Key) -> Option<&mut Slot> {
+        self.by_fingerprint
+            .get_mut(&fingerprint)?
+            .iter_mut()
+            .find(|slot| slot.key == *key)
+    }
+
+    fn find_or_insert(
+        &mut self,
+        fingerprint: u64,
+        scopes: &[&str],
+        tenant: Option<&str>,
+        claims: Option<&str>,
+        now: i128,
+    ) -> &mut Slot {
+        let found = self.by_fingerprint.get(&fingerprint).and_then(|list| {
+            list.iter()
+                .position(|s| s.key.matches(scopes, tenant, claims))
+        });
+        if found.is_none() && self.count >= MAX_SLOTS {
+            self.by_fingerprint.retain(|_, list| {
+                list.retain(|slot| slot.usable(now));
+                !list.is_empty()
+            });
+            self.count = self.by_fingerprint.values().map(Vec::len).sum();
+        }
+        let list = self.by_fingerprint.entry(fingerprint).or_default();
+        let index = match found {
+            Some(index) => index,
+            None => {
+                list.push(Slot {
+                    key: Key::new(scopes, tenant, claims),
+                    entry: None,
+                    inflight: None,
+                    next_refresh: None,
+                });
+                self.count += 1;
+                list.len() - 1
+            }
+        };
+        // In bounds: found in this very list, or just pushed onto it.
+        #[allow(clippy::indexing_slicing)]
+        &mut list[index]
+    }
+}
+
+/// The future [`TokenCache::get_or_fetch`] returns: a cached token, or the
+/// shared request for the key.
+#[must_use = "a lookup does nothing unless awaited"]
+pub struct Lookup(LookupState);
+
+enum LookupState {
+    Cached(Option<AccessToken>),
+    Waiting(Inflight),
+}
+
+impl Future for Lookup {
+    type Output = azure_core::Result<AccessToken>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            LookupState::Cached(token) => match token.take() {
+                Some(token) => Poll::Ready(Ok(token)),
+                None => Poll::Ready(Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Other,
+                    "token cache lookup polled after completion",
+                ))),
+            },
+            LookupState::Waiting(inflight) => Pin::new(inflight)
+                .poll(cx)
+                .map(|outcome| outcome.map_err(CredentialError::into_azure_error)),
+        }
+    }
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            LookupState::Cached(_) => "Lookup::Cached",
+            LookupState::Waiting(_) => "Lookup::Waiting",
+        })
+    }
+}
+
+fn lock(slots: &Mutex<Slots>) -> MutexGuard<'_, Slots> {
+    slots.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl TokenCache {
@@ -146,8 +257,7 @@ impl TokenCache {
         Self {
             clock,
             rule,
-            hasher: RandomState::new(),
-            slots: RwLock::default(),
+            slots: Arc::default(),
         }
     }
 
@@ -157,159 +267,111 @@ impl TokenCache {
     /// a request; callers that find a request for the key in flight wait for it.
     /// Its future must be `'static` because another caller, or a background task,
     /// may finish it if this caller goes away.
-    pub async fn get_or_fetch<F, Fut>(
+    ///
+    /// The lookup happens here, synchronously; the returned future is either
+    /// ready (a cached token) or waits on the shared request, so a cache hit
+    /// builds no large future.
+    pub fn get_or_fetch<F, Fut>(
         &self,
         scopes: &[&str],
         tenant: Option<&str>,
         claims: Option<&str>,
         fetch: F,
-    ) -> azure_core::Result<AccessToken>
+    ) -> Lookup
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<FetchedToken, CredentialError>> + Send + 'static,
     {
-        let now = self.clock.now();
-        let slot = self.slot(scopes, tenant, claims, now);
-        let waiter = {
-            let mut state = slot.lock();
-            if let Some(entry) = &state.entry
-                && now < entry.token.expires_on - EXPIRY_MARGIN
-            {
-                let token = entry.token.clone();
-                let refresh_due = now >= entry.refresh_on
-                    && state.inflight.is_none()
-                    && state.next_refresh.is_none_or(|at| now >= at);
-                if refresh_due {
-                    tracing::debug!("refreshing a cached token ahead of its expiry");
-                    let refresh = self.start(&slot, &mut state, fetch);
-                    drop(state);
-                    // Detached: it updates the slot when done, whoever waits.
-                    drop(
-                        azure_core::async_runtime::get_async_runtime().spawn(Box::pin(
-                            async move {
-                                let _ = refresh.await;
-                            },
-                        )),
-                    );
-                }
-                return Ok(token);
+        let now = self.clock.now_unix_nanos();
+        let fingerprint = fingerprint(scopes, tenant, claims);
+        let mut slots = lock(&self.slots);
+        let slot = slots.find_or_insert(fingerprint, scopes, tenant, claims, now);
+        if let Some(entry) = &slot.entry
+            && now < entry.usable_until
+        {
+            let token = entry.token.clone();
+            let refresh_due = now >= entry.refresh_at
+                && slot.inflight.is_none()
+                && slot.next_refresh.is_none_or(|at| now >= at);
+            if refresh_due {
+                tracing::debug!("refreshing a cached token ahead of its expiry");
+                let refresh = self.start(fingerprint, slot, fetch);
+                drop(slots);
+                // Detached: it updates the slot when done, whoever waits.
+                drop(
+                    azure_core::async_runtime::get_async_runtime().spawn(Box::pin(async move {
+                        let _ = refresh.await;
+                    })),
+                );
             }
-            match &state.inflight {
-                Some(inflight) => inflight.clone(),
-                None => self.start(&slot, &mut state, fetch),
-            }
+            return Lookup(LookupState::Cached(Some(token)));
+        }
+        let waiter = match &slot.inflight {
+            Some((_, inflight)) => inflight.clone(),
+            None => self.start(fingerprint, slot, fetch),
         };
-        waiter.await.map_err(CredentialError::into_azure_error)
+        Lookup(LookupState::Waiting(waiter))
     }
 
-    fn start<F, Fut>(&self, slot: &Arc<Slot>, state: &mut State, fetch: F) -> Inflight
+    fn start<F, Fut>(&self, fingerprint: u64, slot: &mut Slot, fetch: F) -> Inflight
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<FetchedToken, CredentialError>> + Send + 'static,
     {
         let request = fetch();
-        let slot = Arc::clone(slot);
+        let id = NEXT_FETCH_ID.fetch_add(1, Ordering::Relaxed);
+        let key = slot.key.clone();
+        let slots = Arc::downgrade(&self.slots);
         let clock = Arc::clone(&self.clock);
         let rule = self.rule;
         let inflight = async move {
             let outcome = request.await;
             let now = clock.now();
-            let mut state = slot.lock();
-            state.inflight = None;
-            match outcome {
-                Ok(fetched) => {
-                    let refresh_on =
-                        rule.refresh_on(now, fetched.token.expires_on, fetched.refresh_on);
-                    state.entry = Some(Entry {
-                        token: fetched.token.clone(),
-                        refresh_on,
-                    });
-                    state.next_refresh = None;
-                    Ok(fetched.token)
-                }
-                Err(error) => {
-                    state.next_refresh = Some(now + REFRESH_RETRY_SPACING);
-                    Err(error)
+            if let Some(slots) = slots.upgrade() {
+                let mut slots = lock(&slots);
+                if let Some(slot) = slots.find_mut(fingerprint, &key)
+                    && slot
+                        .inflight
+                        .as_ref()
+                        .is_some_and(|(current, _)| *current == id)
+                {
+                    slot.inflight = None;
+                    match &outcome {
+                        Ok(fetched) => {
+                            let expires_on = fetched.token.expires_on;
+                            let refresh_on = rule.refresh_on(now, expires_on, fetched.refresh_on);
+                            slot.entry = Some(Entry {
+                                token: fetched.token.clone(),
+                                usable_until: (expires_on - EXPIRY_MARGIN).unix_timestamp_nanos(),
+                                refresh_at: refresh_on.unix_timestamp_nanos(),
+                            });
+                            slot.next_refresh = None;
+                        }
+                        Err(_) => {
+                            slot.next_refresh =
+                                Some((now + REFRESH_RETRY_SPACING).unix_timestamp_nanos());
+                        }
+                    }
                 }
             }
+            outcome.map(|fetched| fetched.token)
         }
         .boxed()
         .shared();
-        state.inflight = Some(inflight.clone());
+        slot.inflight = Some((id, inflight.clone()));
         inflight
-    }
-
-    fn slot(
-        &self,
-        scopes: &[&str],
-        tenant: Option<&str>,
-        claims: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Arc<Slot> {
-        let fingerprint = self.fingerprint(scopes, tenant, claims);
-        {
-            let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(found) = slots
-                .get(&fingerprint)
-                .and_then(|list| list.iter().find(|s| s.matches(scopes, tenant, claims)))
-            {
-                return Arc::clone(found);
-            }
-        }
-        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = slots
-            .get(&fingerprint)
-            .and_then(|list| list.iter().find(|s| s.matches(scopes, tenant, claims)))
-        {
-            return Arc::clone(found);
-        }
-        if slots.values().map(Vec::len).sum::<usize>() >= MAX_SLOTS {
-            slots.retain(|_, list| {
-                list.retain(|s| s.keep(now));
-                !list.is_empty()
-            });
-        }
-        let slot = Arc::new(Slot {
-            scopes: scopes.iter().map(|s| Box::from(*s)).collect(),
-            tenant: tenant.map(Box::from),
-            claims: claims.map(Box::from),
-            state: Mutex::default(),
-        });
-        slots
-            .entry(fingerprint)
-            .or_default()
-            .push(Arc::clone(&slot));
-        slot
-    }
-
-    /// Order-insensitive over scopes, computed without allocating.
-    fn fingerprint(&self, scopes: &[&str], tenant: Option<&str>, claims: Option<&str>) -> u64 {
-        let scopes_sum = scopes.iter().fold(scopes.len() as u64, |acc, s| {
-            acc.wrapping_add(self.hasher.hash_one(s))
-        });
-        let mut hasher = self.hasher.build_hasher();
-        scopes_sum.hash(&mut hasher);
-        tenant.hash(&mut hasher);
-        claims.hash(&mut hasher);
-        hasher.finish()
     }
 
     /// Forgets every cached token (requests in flight still complete).
     pub fn clear(&self) {
-        self.slots
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut slots = lock(&self.slots);
+        slots.by_fingerprint.clear();
+        slots.count = 0;
     }
 
     /// How many keys the cache holds.
     pub fn len(&self) -> usize {
-        self.slots
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(Vec::len)
-            .sum()
+        lock(&self.slots).count
     }
 
     /// Whether the cache holds no key.
@@ -325,6 +387,38 @@ impl fmt::Debug for TokenCache {
             .field("rule", &self.rule)
             .finish_non_exhaustive()
     }
+}
+
+/// Order-insensitive over scopes, computed without allocating. Not
+/// collision-resistant, and need not be: keys are compared in full.
+fn fingerprint(scopes: &[&str], tenant: Option<&str>, claims: Option<&str>) -> u64 {
+    let scopes_sum = scopes
+        .iter()
+        .fold(scopes.len() as u64, |acc, s| acc.wrapping_add(hash_str(s)));
+    let optional = |value: Option<&str>| value.map_or(0, hash_str);
+    mix(scopes_sum ^ optional(tenant).rotate_left(21) ^ optional(claims).rotate_left(42))
+}
+
+const MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
+
+fn mix(h: u64) -> u64 {
+    (h ^ (h >> 31)).wrapping_mul(MULTIPLIER) ^ (h >> 17)
+}
+
+/// A fast word-at-a-time hash (the shape of rustc's `FxHash`).
+fn hash_str(s: &str) -> u64 {
+    let step = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(MULTIPLIER);
+    let mut chunks = s.as_bytes().chunks_exact(8);
+    let mut h = s.len() as u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = step(h, u64::from_le_bytes(word));
+    }
+    for byte in chunks.remainder() {
+        h = step(h, u64::from(*byte));
+    }
+    mix(h)
 }
 
 /// The map's keys are already hashes.

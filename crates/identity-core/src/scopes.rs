@@ -18,7 +18,7 @@ pub fn validate_scopes(credential: &'static str, scopes: &[&str]) -> Result<(), 
             Some("a requested scope is empty".to_owned())
         } else if scope.len() > 1024 {
             Some("a requested scope is longer than 1024 characters".to_owned())
-        } else if scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        } else if has_space_or_control(scope) {
             Some(format!(
                 "the scope {scope:?} contains whitespace or control characters"
             ))
@@ -34,6 +34,18 @@ pub fn validate_scopes(credential: &'static str, scopes: &[&str]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// Whitespace or control characters anywhere; bytes first, as scopes are
+/// almost always ASCII and this runs on every `get_token`.
+fn has_space_or_control(scope: &str) -> bool {
+    if scope.is_ascii() {
+        scope
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    } else {
+        scope.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
 }
 
 /// The resource a v1-style endpoint (managed identity, `az --resource`) wants

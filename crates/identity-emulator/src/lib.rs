@@ -1,27 +1,4 @@
-//! A loopback HTTP server that plays Microsoft Entra ID, for tests, demos,
-//! benchmarks and for trying an app offline.
-//!
-//! It listens on 127.0.0.1 only and issues real RS256-signed JWT access
-//! tokens to registered apps (client secrets, certificate assertions and
-//! federated tokens), answers with Entra-shaped `AADSTS` errors, publishes
-//! OIDC discovery documents and JWKS, logs every request, injects faults on
-//! demand, and hosts a protected resource that accepts only a valid token for
-//! its audience.
-//!
-//! ```no_run
-//! # async fn run() -> std::io::Result<()> {
-//! use identity_emulator::{DEFAULT_TENANT, Emulator, Fault, FaultTarget};
-//!
-//! let emulator = Emulator::start().await?;
-//! println!("token endpoint: {}", emulator.token_endpoint(DEFAULT_TENANT));
-//! // The next token request gets a 503, the one after succeeds.
-//! emulator.push_faults(FaultTarget::Token, [Fault::Status { status: 503, body: String::new(), headers: vec![] }]);
-//! # Ok(()) }
-//! ```
-//!
-//! Run `cargo run -p identity-emulator` for a standalone server that prints
-//! the settings to point an app at it.
-
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod discovery;

@@ -3,9 +3,9 @@
 
 use super::{ClientAuth, EntraClient, TokenRequest};
 use crate::{
-    AccessToken, CredentialError, Platform, Secret, TokenRequestOptions,
+    CredentialError, Platform, Secret, TokenRequestOptions,
     authority::{validate_not_empty, validate_tenant_id},
-    cache::{FetchedToken, RefreshRule, TokenCache},
+    cache::{FetchedToken, Lookup, RefreshRule, TokenCache},
     scopes::validate_scopes,
 };
 use azure_core::http::{ClientOptions, Context};
@@ -80,30 +80,40 @@ impl ConfidentialClient {
         &self.entra
     }
 
-    /// Returns a cached token, or obtains the proof with `proof` and requests one.
+    /// Returns a cached token, or obtains a proof and requests one.
     ///
-    /// `proof` runs only when a request is sent, with the caller's context.
-    pub async fn get_token<P, Fut>(
+    /// `make_proof` is called only when a request is sent (a cached read costs
+    /// nothing for it); the proof it returns runs with the caller's context.
+    ///
+    /// A cached read happens synchronously, here; the returned future is ready
+    /// at once, or waits for the shared request.
+    pub fn get_token<M, P, Fut>(
         self: &Arc<Self>,
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
-        proof: P,
-    ) -> azure_core::Result<AccessToken>
+        make_proof: M,
+    ) -> Lookup
     where
+        M: FnOnce() -> P,
         P: FnOnce(Context<'static>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Proof, CredentialError>> + Send,
     {
-        validate_scopes(self.credential, scopes)?;
-        self.cache
-            .get_or_fetch(scopes, None, None, || {
-                let this = Arc::clone(self);
-                let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
-                let ctx = options
-                    .map(|o| o.method_options.context.into_owned())
-                    .unwrap_or_default();
-                async move { this.fetch(scopes, ctx, proof).await }
-            })
-            .await
+        self.cache.get_or_fetch(scopes, None, None, || {
+            // Checked when a request would be sent: a cached key passed already.
+            let invalid = validate_scopes(self.credential, scopes).err();
+            let this = Arc::clone(self);
+            let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+            let ctx = options
+                .map(|o| o.method_options.context.into_owned())
+                .unwrap_or_default();
+            let proof = make_proof();
+            async move {
+                match invalid {
+                    Some(error) => Err(error),
+                    None => this.fetch(scopes, ctx, proof).await,
+                }
+            }
+        })
     }
 
     async fn fetch<P, Fut>(
