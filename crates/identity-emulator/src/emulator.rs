@@ -179,10 +179,17 @@ impl Emulator {
             "exp": now.saturating_add(lifetime),
             "jti": uuid::Uuid::new_v4().to_string(),
         });
+        self.federated_token_with_claims(&claims)
+    }
+
+    /// A token from the emulator's federation issuer with exactly these
+    /// claims, for testing how bad ones are refused (an `exp` in the past, a
+    /// foreign `iss`, a missing `sub`). Empty if signing fails.
+    pub fn federated_token_with_claims(&self, claims: &serde_json::Value) -> String {
         self.inner
             .shared
             .federation_key
-            .sign(&claims)
+            .sign(claims)
             .unwrap_or_default()
     }
 

@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-use azure_core::http::{HttpClient, Method, Request, Url, headers::HeaderName, new_http_client};
+use azure_core::http::{Method, Request, Url, headers::HeaderName, new_http_client};
 use identity_emulator::{
     AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault,
     FaultTarget,
@@ -19,6 +19,9 @@ use std::{
     process::{Command, Stdio},
     time::Duration,
 };
+
+/// Tenant, form, expected status, expected AADSTS code.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, u64);
 
 struct Answer {
     status: u16,
@@ -144,7 +147,7 @@ async fn issues_signed_tokens_with_realistic_claims() {
 async fn rejections_are_entra_shaped() {
     let emulator = Emulator::start().await.unwrap();
     let scope = "https://vault.azure.net/.default";
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, u64)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "no-such-tenant",
             secret_form(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, scope),
