@@ -1,0 +1,52 @@
+//! The code in `../shared/seeds/` compiles and works against our umbrella
+//! crate imported as `azure_identity`, the one-line switch users make.
+//! Placeholders are replaced by the emulator's values; the shapes are the
+//! seeds' own. Later credentials add their snippets here.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+// What `azure_identity = { package = "identity", ... }` does in a user's Cargo.toml.
+use identity as azure_identity;
+
+use azure_core::credentials::TokenCredential;
+use identity_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator};
+use identity_tests::client_options;
+
+/// azure-identity-rust-skill.md, "ClientSecretCredential".
+#[tokio::test]
+async fn client_secret_credential_as_the_skill_writes_it() -> azure_core::Result<()> {
+    let emulator = Emulator::start().await.unwrap();
+    use azure_identity::ClientSecretCredential;
+
+    let credential = ClientSecretCredential::new(
+        DEFAULT_TENANT.into(),
+        DEFAULT_CLIENT_ID.into(),
+        DEFAULT_CLIENT_SECRET.into(),
+        None,
+    )?;
+    // "Clone credentials: credentials are Arc-wrapped and cheap to clone."
+    let shared: std::sync::Arc<dyn TokenCredential> = credential.clone();
+    let _ = shared;
+
+    // The seed passes `None`; here the options point it at the emulator.
+    let credential = ClientSecretCredential::new(
+        DEFAULT_TENANT.into(),
+        DEFAULT_CLIENT_ID.into(),
+        DEFAULT_CLIENT_SECRET.into(),
+        Some(azure_identity::ClientSecretCredentialOptions {
+            client_options: client_options(&emulator),
+            ..Default::default()
+        }),
+    )?;
+    let token = credential
+        .get_token(&["https://vault.azure.net/.default"], None)
+        .await?;
+    assert!(emulator.verify_access_token(token.token.secret()).is_ok());
+    Ok(())
+}
