@@ -155,6 +155,30 @@ impl CredentialError {
         self.edit(|i| i.credential = credential)
     }
 
+    /// Removes `secret` (as sent, and form-encoded) from the message and fix,
+    /// for when a service or proxy echoes a request back in its error body.
+    /// Values shorter than 6 characters are left alone: replacing them would
+    /// mangle the text, and no real secret or assertion is that short.
+    #[must_use]
+    pub fn redacting(self, secret: &str) -> Self {
+        if secret.len() < 6 {
+            return self;
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let leaks = |text: &str| text.contains(secret) || text.contains(encoded.as_str());
+        if !leaks(&self.0.message) && !self.0.fix.as_deref().is_some_and(leaks) {
+            return self;
+        }
+        let scrub = |text: &str| {
+            text.replace(secret, "<redacted>")
+                .replace(encoded.as_str(), "<redacted>")
+        };
+        self.edit(|i| {
+            i.message = scrub(&i.message);
+            i.fix = i.fix.as_deref().map(|fix| Cow::Owned(scrub(fix)));
+        })
+    }
+
     /// Marks the failure as [`FailureKind::Unavailable`] or [`FailureKind::Failed`].
     #[must_use]
     pub fn with_kind(self, kind: FailureKind) -> Self {
@@ -276,6 +300,17 @@ impl StdError for CredentialError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacting_scrubs_raw_and_form_encoded_secrets() {
+        let error = CredentialError::failed("C", "echo: a+b/c=d&e and a%2Bb%2Fc%3Dd%26e")
+            .with_fix("not a+b/c=d&e");
+        let scrubbed = error.redacting("a+b/c=d&e");
+        assert_eq!(scrubbed.message(), "echo: <redacted> and <redacted>");
+        assert_eq!(scrubbed.fix(), Some("not <redacted>"));
+        let short = CredentialError::failed("C", "abc").redacting("abc");
+        assert_eq!(short.message(), "abc");
+    }
 
     #[test]
     fn display_names_credential_fix_and_link() {

@@ -139,7 +139,15 @@ impl ConfidentialClient {
             claims: None,
             auth,
         };
-        self.entra.request_token(&ctx, request).await
+        let secret = match &proof {
+            Proof::Secret(secret) => secret.secret(),
+            Proof::Assertion(assertion) => assertion.as_str(),
+        };
+        // A service or proxy may echo the request in its error body.
+        self.entra
+            .request_token(&ctx, request)
+            .await
+            .map_err(|error| error.redacting(secret))
     }
 }
 

@@ -117,21 +117,26 @@ impl EntraClient {
             scopes = ?request.scopes,
             "requesting a token"
         );
-        let exchange = http::exchange(&self.pipeline, ctx, &mut http_request, self.limits)
-            .await
-            .map_err(|e| e.into_credential_error(self.credential, &endpoint))?;
-        let issued = self.clock.now();
-        let result = if exchange.status.is_success() {
-            response::parse_token(&exchange.body, issued).map_err(|why| {
-                response::bad_token_response(self.credential, &endpoint, &exchange, &why)
-            })
-        } else {
-            Err(response::error_response(
+        let result = match http::exchange(&self.pipeline, ctx, &mut http_request, self.limits).await
+        {
+            Err(e) => Err(e.into_credential_error(self.credential, &endpoint)),
+            Ok(exchange) if exchange.status.is_success() => {
+                response::parse_token(&exchange.body, self.clock.now()).map_err(|why| {
+                    response::bad_token_response(self.credential, &endpoint, &exchange, &why)
+                })
+            }
+            Ok(exchange) => Err(response::error_response(
                 self.credential,
                 &endpoint,
                 &exchange,
-            ))
+            )),
         };
+        // A service or proxy may echo the request in its error body.
+        let proof = match request.auth {
+            ClientAuth::Secret(secret) => secret.secret(),
+            ClientAuth::Assertion(assertion) => assertion,
+        };
+        let result = result.map_err(|e| e.redacting(proof));
         match &result {
             Ok(_) => tracing::debug!(credential = self.credential, "token received"),
             Err(e) => {
