@@ -10,6 +10,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+// The seeds' code as users write it, `"...".into()` and `.clone()` included.
+#![allow(clippy::useless_conversion, clippy::clone_on_ref_ptr)]
 
 // What `azure_identity = { package = "identity", ... }` does in a user's Cargo.toml.
 use identity as azure_identity;
@@ -18,7 +20,7 @@ use azure_core::credentials::TokenCredential;
 use identity_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator};
 use identity_tests::client_options;
 
-/// azure-identity-rust-skill.md, "ClientSecretCredential".
+/// `azure-identity-rust-skill.md`, section `ClientSecretCredential`.
 #[tokio::test]
 async fn client_secret_credential_as_the_skill_writes_it() -> azure_core::Result<()> {
     let emulator = Emulator::start().await.unwrap();
