@@ -9,7 +9,8 @@ use azure_core::{
         policies::{Policy, auth::BearerTokenAuthorizationPolicy},
     },
 };
-use identity_emulator::Emulator;
+use identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+use identity_emulator::{DEFAULT_CLIENT_ID, DEFAULT_TENANT, Emulator};
 use std::sync::Arc;
 
 pub use identity_emulator::loopback::LoopbackHttpsClient;
@@ -22,6 +23,23 @@ pub fn client_options(emulator: &Emulator) -> ClientOptions {
         cloud: Some(Arc::new(CloudConfiguration::Custom(cloud))),
         ..Default::default()
     }
+}
+
+/// The emulator's default app as a `ClientSecretCredential` using `secret`,
+/// with these client options (see [`client_options`]).
+pub fn secret_credential(
+    client_options: ClientOptions,
+    secret: &str,
+) -> azure_core::Result<Arc<ClientSecretCredential>> {
+    ClientSecretCredential::new(
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID.into(),
+        secret.to_owned().into(),
+        Some(ClientSecretCredentialOptions {
+            client_options,
+            ..Default::default()
+        }),
+    )
 }
 
 /// The scope of the emulator's protected resource.

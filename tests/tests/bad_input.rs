@@ -8,13 +8,9 @@
     clippy::indexing_slicing
 )]
 
-use identity::{
-    ClientSecretCredential, ClientSecretCredentialOptions, CredentialError, TokenCredential,
-};
-use identity_emulator::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget,
-};
-use identity_tests::client_options;
+use identity::{ClientSecretCredential, CredentialError, TokenCredential};
+use identity_emulator::{DEFAULT_CLIENT_SECRET, Emulator, Fault, FaultTarget};
+use identity_tests::{client_options, secret_credential};
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -26,16 +22,7 @@ const TOKEN_PATH: &str = "/oauth2/v2.0/token";
 const PROMISED_BOUND: Duration = Duration::from_secs(35);
 
 fn credential(emulator: &Emulator) -> Arc<ClientSecretCredential> {
-    ClientSecretCredential::new(
-        DEFAULT_TENANT,
-        DEFAULT_CLIENT_ID.into(),
-        DEFAULT_CLIENT_SECRET.into(),
-        Some(ClientSecretCredentialOptions {
-            client_options: client_options(emulator),
-            ..Default::default()
-        }),
-    )
-    .unwrap()
+    secret_credential(client_options(emulator), DEFAULT_CLIENT_SECRET).unwrap()
 }
 
 /// Gets a token with a generous guard against hangs; returns the error text.

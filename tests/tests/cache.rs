@@ -9,24 +9,13 @@
 )]
 
 use azure_core::http::{ClientOptions, RetryOptions};
-use identity::{ClientSecretCredential, ClientSecretCredentialOptions, TokenCredential};
-use identity_emulator::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget,
-};
-use identity_tests::client_options;
+use identity::{ClientSecretCredential, TokenCredential};
+use identity_emulator::{DEFAULT_CLIENT_SECRET, Emulator, Fault, FaultTarget};
+use identity_tests::{client_options, secret_credential};
 use std::{sync::Arc, time::Duration};
 
 fn credential_with(client_options: ClientOptions) -> Arc<ClientSecretCredential> {
-    ClientSecretCredential::new(
-        DEFAULT_TENANT,
-        DEFAULT_CLIENT_ID.into(),
-        DEFAULT_CLIENT_SECRET.into(),
-        Some(ClientSecretCredentialOptions {
-            client_options,
-            ..Default::default()
-        }),
-    )
-    .unwrap()
+    secret_credential(client_options, DEFAULT_CLIENT_SECRET).unwrap()
 }
 
 const TOKEN_PATH: &str = "/oauth2/v2.0/token";

@@ -13,20 +13,11 @@ use identity::{
     ClientSecretCredential, ClientSecretCredentialOptions, CredentialError, TokenCredential,
 };
 use identity_emulator::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator};
-use identity_tests::{call_protected_resource, client_options, resource_scope};
+use identity_tests::{call_protected_resource, client_options, resource_scope, secret_credential};
 use std::sync::Arc;
 
 fn credential(emulator: &Emulator, secret: &'static str) -> Arc<ClientSecretCredential> {
-    ClientSecretCredential::new(
-        DEFAULT_TENANT,
-        DEFAULT_CLIENT_ID.into(),
-        secret.into(),
-        Some(ClientSecretCredentialOptions {
-            client_options: client_options(emulator),
-            ..Default::default()
-        }),
-    )
-    .unwrap()
+    secret_credential(client_options(emulator), secret).unwrap()
 }
 
 #[tokio::test]

@@ -15,8 +15,11 @@ pub(super) fn fix_for(code: i64) -> Option<&'static str> {
         90002 | 900023 => {
             "the tenant was not found: check the tenant id and that the authority host is the tenant's cloud"
         }
-        1002012 | 70011 => {
+        1002012 => {
             "client credential flows need scopes ending in /.default, such as https://vault.azure.net/.default"
+        }
+        70011 => {
+            "ask for one resource's /.default scope per request, such as https://vault.azure.net/.default"
         }
         700024 => {
             "the client assertion is expired or not yet valid: check this machine's clock and the assertion's lifetime"
@@ -28,6 +31,9 @@ pub(super) fn fix_for(code: i64) -> Option<&'static str> {
             "no federated identity credential on the app matches the token's issuer, subject and audience: check the app's federated credentials"
         }
         50012 => "the client assertion was rejected: check its audience, issuer and subject",
+        50027 => {
+            "the client assertion is not a well-formed JWT: check what the assertion source returns"
+        }
         500011 => {
             "the resource in the scope was not found in the tenant: check the scope's resource URI"
         }
