@@ -5,6 +5,7 @@ use crate::{
     faults::{Fault, FaultTarget},
     jwt::process_keys,
     log::LoggedRequest,
+    msi::{self, MANAGED_IDENTITY_SECRET, ManagedIdentity},
     resource,
     server::serve,
     state::{AssertionTrust, Shared},
@@ -13,6 +14,7 @@ use serde_json::json;
 use std::{
     io,
     net::{Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
@@ -38,13 +40,19 @@ pub struct Emulator {
 struct Running {
     shared: Arc<Shared>,
     address: SocketAddr,
+    /// The Service Fabric endpoint's own https listener.
+    fabric_address: SocketAddr,
+    fabric_thumbprint: String,
+    arc_directory: PathBuf,
     stop: watch::Sender<bool>,
-    server: Mutex<Option<JoinHandle<()>>>,
+    servers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        // Best effort: the Arc key files are the emulator's own.
+        let _ = std::fs::remove_dir_all(&self.arc_directory);
     }
 }
 
@@ -72,11 +80,20 @@ impl Emulator {
     pub async fn start_with(config: EmulatorConfig) -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let address = listener.local_addr()?;
+        let fabric_listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let fabric_address = fabric_listener.local_addr()?;
+        let fabric_tls = crate::tls::self_signed().map_err(io::Error::other)?;
         let (token_key, federation_key) = process_keys().map_err(io::Error::other)?;
+        let arc_directory = std::env::temp_dir().join(format!(
+            "identity-emulator-{}-{}",
+            std::process::id(),
+            address.port()
+        ));
         let shared = Arc::new(Shared::new(
             format!("http://{address}"),
             token_key,
             federation_key,
+            arc_directory.clone(),
         ));
         shared
             .lock()
@@ -84,13 +101,24 @@ impl Emulator {
             .secrets
             .push(DEFAULT_CLIENT_SECRET.to_owned());
         let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+        let servers = vec![
+            tokio::spawn(serve(listener, None, Arc::clone(&shared), stopped.clone())),
+            tokio::spawn(serve(
+                fabric_listener,
+                Some(fabric_tls.acceptor),
+                Arc::clone(&shared),
+                stopped,
+            )),
+        ];
         Ok(Self {
             inner: Arc::new(Running {
                 shared,
                 address,
+                fabric_address,
+                fabric_thumbprint: fabric_tls.thumbprint,
+                arc_directory,
                 stop,
-                server: Mutex::new(Some(server)),
+                servers: Mutex::new(servers),
             }),
         })
     }
@@ -98,13 +126,14 @@ impl Emulator {
     /// Stops accepting connections and closes open ones (hung requests included).
     pub async fn shutdown(self) {
         let _ = self.inner.stop.send(true);
-        let server = self
-            .inner
-            .server
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(server) = server {
+        let servers = std::mem::take(
+            &mut *self
+                .inner
+                .servers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for server in servers {
             let _ = server.await;
         }
     }
@@ -257,6 +286,101 @@ impl Emulator {
     /// Delays every matching request by `latency` (zero clears it).
     pub fn set_latency(&self, target: FaultTarget, latency: Duration) {
         self.inner.shared.lock().faults.set_latency(target, latency);
+    }
+
+    /// The IMDS host, for `AZURE_POD_IDENTITY_AUTHORITY_HOST`: IMDS answers at
+    /// `{host}/metadata/identity/oauth2/token`.
+    pub fn imds_host(&self) -> String {
+        self.url()
+    }
+
+    /// `IDENTITY_ENDPOINT` for App Service, Functions and Container Apps
+    /// (with `IDENTITY_HEADER` = [`MANAGED_IDENTITY_SECRET`]).
+    pub fn app_service_endpoint(&self) -> String {
+        format!("{}{}", self.url(), msi::APP_SERVICE_PATH)
+    }
+
+    /// `IDENTITY_ENDPOINT` for Azure Arc (with `IMDS_ENDPOINT` set to anything).
+    pub fn arc_endpoint(&self) -> String {
+        format!("{}{}", self.url(), msi::ARC_PATH)
+    }
+
+    /// `MSI_ENDPOINT` for Azure ML (with `MSI_SECRET` = [`MANAGED_IDENTITY_SECRET`]).
+    pub fn azure_ml_endpoint(&self) -> String {
+        format!("{}{}", self.url(), msi::AZURE_ML_PATH)
+    }
+
+    /// `MSI_ENDPOINT` for Cloud Shell (alone).
+    pub fn cloud_shell_endpoint(&self) -> String {
+        format!("{}{}", self.url(), msi::CLOUD_SHELL_PATH)
+    }
+
+    /// `IDENTITY_ENDPOINT` for Service Fabric: https, with a self-signed
+    /// certificate whose thumbprint is [`Emulator::service_fabric_thumbprint`].
+    pub fn service_fabric_endpoint(&self) -> String {
+        format!(
+            "https://{}{}",
+            self.inner.fabric_address,
+            msi::SERVICE_FABRIC_PATH
+        )
+    }
+
+    /// `IDENTITY_SERVER_THUMBPRINT`: the SHA-1 of the Service Fabric
+    /// endpoint's certificate, upper-case hex.
+    pub fn service_fabric_thumbprint(&self) -> String {
+        self.inner.fabric_thumbprint.clone()
+    }
+
+    /// The value for `IDENTITY_HEADER` / `MSI_SECRET`.
+    pub fn managed_identity_secret(&self) -> &'static str {
+        MANAGED_IDENTITY_SECRET
+    }
+
+    /// The machine's system-assigned identity, if it has one.
+    pub fn system_assigned_identity(&self) -> Option<ManagedIdentity> {
+        self.inner.shared.lock().identities.system.clone()
+    }
+
+    /// Gives the machine a system-assigned identity, or takes it away (IMDS
+    /// then answers 400 "Identity not found", as Azure does).
+    pub fn set_system_assigned_identity(&self, enabled: bool) {
+        let mut state = self.inner.shared.lock();
+        match (enabled, state.identities.system.is_some()) {
+            (true, false) => state.identities.system = Some(ManagedIdentity::generate("system")),
+            (false, true) => state.identities.system = None,
+            _ => {}
+        }
+    }
+
+    /// Assigns a new user-assigned identity to the machine and returns its ids.
+    pub fn add_user_assigned_identity(&self, name: &str) -> ManagedIdentity {
+        let identity = ManagedIdentity::generate(name);
+        self.inner
+            .shared
+            .lock()
+            .identities
+            .user_assigned
+            .push(identity.clone());
+        identity
+    }
+
+    /// Sets the lifetime of managed identity tokens (24 h by default, as Azure's).
+    pub fn set_managed_identity_token_lifetime(&self, lifetime: Duration) {
+        let secs = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        self.inner.shared.lock().identities.lifetime_secs = secs;
+    }
+
+    /// The directory Arc challenge key files are written to: give it to the
+    /// credential as its Arc token directory.
+    pub fn arc_token_directory(&self) -> &Path {
+        &self.inner.arc_directory
+    }
+
+    /// Makes the Arc endpoint announce `path` as the challenge key file
+    /// (`None`: a fresh file in [`Emulator::arc_token_directory`]), for
+    /// testing what clients refuse to read.
+    pub fn set_arc_challenge_path(&self, path: Option<PathBuf>) {
+        self.inner.shared.lock().identities.arc_realm_override = path;
     }
 
     /// Clears queued and default faults and latencies.

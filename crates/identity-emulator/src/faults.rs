@@ -11,6 +11,9 @@ pub enum FaultTarget {
     Token,
     /// The protected resource (`/resource`).
     Resource,
+    /// Every managed identity endpoint (IMDS, App Service, Arc, Azure ML,
+    /// Cloud Shell, Service Fabric).
+    ManagedIdentity,
     /// Every request.
     Any,
     /// Requests whose path starts with this prefix.
@@ -25,6 +28,7 @@ impl FaultTarget {
                 path == crate::resource::PATH
                     || path.starts_with(&format!("{}/", crate::resource::PATH))
             }
+            Self::ManagedIdentity => crate::msi::is_managed_identity_path(path),
             Self::Any => true,
             Self::PathPrefix(prefix) => path.starts_with(prefix.as_str()),
         }

@@ -8,14 +8,17 @@ mod faults;
 mod jwt;
 mod log;
 pub mod loopback;
+mod msi;
 mod reply;
 mod resource;
 mod server;
 mod state;
+mod tls;
 
 pub use emulator::{Emulator, EmulatorConfig};
 pub use faults::{Fault, FaultTarget};
 pub use log::LoggedRequest;
+pub use msi::{MANAGED_IDENTITY_SECRET, ManagedIdentity};
 pub use state::AssertionTrust;
 
 /// The tenant every emulator starts with.

@@ -17,6 +17,7 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 use std::{sync::Arc, time::Duration, time::SystemTime};
 use tokio::{net::TcpListener, sync::watch};
+use tokio_rustls::TlsAcceptor;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = BoxBody<Bytes, BoxError>;
@@ -40,8 +41,14 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Accepts connections until `stop` turns true or its sender is dropped.
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+/// Accepts connections until `stop` turns true or its sender is dropped;
+/// with `tls`, each connection is a TLS session first.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) {
     let mut stopping = stop.clone();
     loop {
         tokio::select! {
@@ -51,11 +58,21 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
                     let _ = stream.set_nodelay(true);
                     let shared = Arc::clone(&shared);
                     let mut stop = stop.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-                        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                        let serving = async {
+                            match tls {
+                                // A client that refuses the certificate just ends the handshake.
+                                Some(tls) => {
+                                    if let Ok(stream) = tls.accept(stream).await {
+                                        connection(stream, shared).await;
+                                    }
+                                }
+                                None => connection(stream, shared).await,
+                            }
+                        };
                         tokio::select! {
-                            _ = connection => {}
+                            () = serving => {}
                             () = stopped(&mut stop) => {}
                         }
                     });
@@ -66,6 +83,16 @@ pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: watc
             () = stopped(&mut stopping) => break,
         }
     }
+}
+
+async fn connection<S>(stream: S, shared: Arc<Shared>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 /// Resolves once the emulator stops (or its handle is gone).
@@ -165,6 +192,9 @@ fn log_entry(parts: &hyper::http::request::Parts, body: &Bytes) -> LoggedRequest
 }
 
 fn route(shared: &Shared, request: &LoggedRequest) -> Reply {
+    if let Some(reply) = crate::msi::route(shared, request) {
+        return reply;
+    }
     let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
     let get = request.method == "GET";
     match segments.as_slice() {

@@ -2,7 +2,7 @@
 //! lifetimes, the request log and the fault plan. One mutex, never held
 //! across an await.
 
-use crate::{faults::FaultPlan, jwt::SigningKey, log::LoggedRequest};
+use crate::{faults::FaultPlan, jwt::SigningKey, log::LoggedRequest, msi::MachineIdentities};
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
@@ -57,11 +57,13 @@ pub(crate) struct State {
     pub(crate) lifetime: TokenLifetime,
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) faults: FaultPlan,
+    pub(crate) identities: MachineIdentities,
 }
 
 impl State {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(arc_directory: std::path::PathBuf) -> Self {
         Self {
+            identities: MachineIdentities::new(arc_directory),
             tenants: HashMap::new(),
             lifetime: TokenLifetime {
                 expires_in: Duration::from_secs(3599),
@@ -109,12 +111,13 @@ impl Shared {
         base_url: String,
         token_key: Arc<SigningKey>,
         federation_key: Arc<SigningKey>,
+        arc_directory: std::path::PathBuf,
     ) -> Self {
         Self {
             base_url,
             token_key,
             federation_key,
-            state: Mutex::new(State::new()),
+            state: Mutex::new(State::new(arc_directory)),
         }
     }
 
