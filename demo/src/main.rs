@@ -10,7 +10,8 @@
 use azure_core::http::ClientMethodOptions;
 use identity::{
     ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
-    ClientSecretCredential, ClientSecretCredentialOptions, TokenCredential,
+    ClientSecretCredential, ClientSecretCredentialOptions, Env, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, Platform, TokenCredential,
 };
 use identity_emulator::{
     AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator,
@@ -37,6 +38,27 @@ impl ClientAssertion for FederatedToken {
     }
 }
 
+/// A credential to exercise: its name, its endpoint, and the credential (or
+/// why it could not be built).
+type Candidate = (
+    &'static str,
+    String,
+    azure_core::Result<Arc<dyn TokenCredential>>,
+);
+
+/// A managed identity credential seeing only `vars` as its environment.
+fn managed_identity(
+    emulator: &Emulator,
+    vars: Vec<(&'static str, String)>,
+) -> azure_core::Result<Arc<dyn TokenCredential>> {
+    ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+        arc_token_directory: Some(emulator.arc_token_directory().to_path_buf()),
+        platform: Platform::with_env(Env::from_vars(vars)),
+        ..Default::default()
+    }))
+    .map(|c| c as Arc<dyn TokenCredential>)
+}
+
 struct Row {
     credential: &'static str,
     endpoint: String,
@@ -48,13 +70,13 @@ struct Row {
 async fn exercise(
     emulator: &Emulator,
     name: &'static str,
+    endpoint: String,
     credential: Arc<dyn TokenCredential>,
 ) -> (Row, bool) {
     let scope = resource_scope(emulator);
     let started = Instant::now();
     let result = credential.get_token(&[&scope], None).await;
     let millis = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0);
-    let endpoint = emulator.token_endpoint(DEFAULT_TENANT);
     match result {
         Ok(token) => {
             let claims = match emulator.verify_access_token(token.token.secret()) {
@@ -178,23 +200,96 @@ async fn main() -> ExitCode {
             ..Default::default()
         }),
     );
-    let credentials: Vec<(&'static str, azure_core::Result<Arc<dyn TokenCredential>>)> = vec![
+    let entra = emulator.token_endpoint(DEFAULT_TENANT);
+    let secret_header = || {
+        (
+            "IDENTITY_HEADER",
+            emulator.managed_identity_secret().to_owned(),
+        )
+    };
+    let credentials: Vec<Candidate> = vec![
         (
             "ClientSecretCredential",
+            entra.clone(),
             secret.map(|c| c as Arc<dyn TokenCredential>),
         ),
         (
             "ClientAssertionCredential",
+            entra,
             assertion.map(|c| c as Arc<dyn TokenCredential>),
+        ),
+        (
+            "ManagedIdentityCredential (IMDS)",
+            format!("{}/metadata/identity/oauth2/token", emulator.imds_host()),
+            managed_identity(
+                &emulator,
+                vec![("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.imds_host())],
+            ),
+        ),
+        (
+            "ManagedIdentityCredential (App Service)",
+            emulator.app_service_endpoint(),
+            managed_identity(
+                &emulator,
+                vec![
+                    ("IDENTITY_ENDPOINT", emulator.app_service_endpoint()),
+                    secret_header(),
+                ],
+            ),
+        ),
+        (
+            "ManagedIdentityCredential (Azure Arc)",
+            emulator.arc_endpoint(),
+            managed_identity(
+                &emulator,
+                vec![
+                    ("IDENTITY_ENDPOINT", emulator.arc_endpoint()),
+                    ("IMDS_ENDPOINT", emulator.imds_host()),
+                ],
+            ),
+        ),
+        (
+            "ManagedIdentityCredential (Service Fabric)",
+            emulator.service_fabric_endpoint(),
+            managed_identity(
+                &emulator,
+                vec![
+                    ("IDENTITY_ENDPOINT", emulator.service_fabric_endpoint()),
+                    secret_header(),
+                    (
+                        "IDENTITY_SERVER_THUMBPRINT",
+                        emulator.service_fabric_thumbprint(),
+                    ),
+                ],
+            ),
+        ),
+        (
+            "ManagedIdentityCredential (Azure ML)",
+            emulator.azure_ml_endpoint(),
+            managed_identity(
+                &emulator,
+                vec![
+                    ("MSI_ENDPOINT", emulator.azure_ml_endpoint()),
+                    ("MSI_SECRET", emulator.managed_identity_secret().to_owned()),
+                ],
+            ),
+        ),
+        (
+            "ManagedIdentityCredential (Cloud Shell)",
+            emulator.cloud_shell_endpoint(),
+            managed_identity(
+                &emulator,
+                vec![("MSI_ENDPOINT", emulator.cloud_shell_endpoint())],
+            ),
         ),
     ];
 
     let mut rows = Vec::new();
     let mut all_ok = true;
-    for (name, credential) in credentials {
+    for (name, endpoint, credential) in credentials {
         match credential {
             Ok(credential) => {
-                let (row, ok) = exercise(&emulator, name, credential).await;
+                let (row, ok) = exercise(&emulator, name, endpoint, credential).await;
                 all_ok &= ok;
                 rows.push(row);
             }
@@ -212,8 +307,8 @@ async fn main() -> ExitCode {
     }
     print_table(&rows);
     println!(
-        "\n{} token requests reached the emulator.",
-        emulator.request_count("/oauth2/v2.0/token")
+        "\n{} requests reached the emulator's token endpoints (Azure Arc takes two: challenge, then token).",
+        emulator.request_count("/token")
     );
     emulator.shutdown().await;
     if all_ok {

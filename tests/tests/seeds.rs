@@ -11,7 +11,11 @@
     clippy::indexing_slicing
 )]
 // The seeds' code as users write it, `"...".into()` and `.clone()` included.
-#![allow(clippy::useless_conversion, clippy::clone_on_ref_ptr)]
+#![allow(
+    clippy::useless_conversion,
+    clippy::clone_on_ref_ptr,
+    clippy::redundant_clone
+)]
 
 // What `azure_identity = { package = "identity", ... }` does in a user's Cargo.toml.
 use identity as azure_identity;
@@ -50,5 +54,44 @@ async fn client_secret_credential_as_the_skill_writes_it() -> azure_core::Result
         .get_token(&["https://vault.azure.net/.default"], None)
         .await?;
     assert!(emulator.verify_access_token(token.token.secret()).is_ok());
+    Ok(())
+}
+
+/// `azure-identity-rust-skill.md`, section `ManagedIdentityCredential`, and the
+/// server example of `authenticate-rust-apps-overview.md`.
+#[tokio::test]
+async fn managed_identity_as_the_seeds_write_it() -> azure_core::Result<()> {
+    use azure_identity::{
+        ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    };
+    // System-assigned managed identity (constructing sends nothing).
+    let credential = ManagedIdentityCredential::new(None)?;
+    let _ = credential;
+    // User-assigned managed identity
+    let options = ManagedIdentityCredentialOptions {
+        client_id: Some("<user-assigned-mi-client-id>".into()),
+        ..Default::default()
+    };
+    let _credential = ManagedIdentityCredential::new(Some(options))?;
+
+    // The overview's shape, pointed at the emulator's IMDS so it really works.
+    let emulator = Emulator::start().await.unwrap();
+    let identity = emulator.add_user_assigned_identity("seed-identity");
+    let user_assigned_id: Option<UserAssignedId> =
+        Some(identity.client_id.clone()).map(|id| UserAssignedId::ClientId(id.clone()));
+    let credential_options = ManagedIdentityCredentialOptions {
+        user_assigned_id,
+        platform: azure_identity::Platform::with_env(azure_identity::Env::from_vars([(
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            emulator.imds_host(),
+        )])),
+        ..Default::default()
+    };
+    let credential = ManagedIdentityCredential::new(Some(credential_options))?;
+    let token = credential
+        .get_token(&["https://vault.azure.net/.default"], None)
+        .await?;
+    let claims = emulator.verify_access_token(token.token.secret()).unwrap();
+    assert_eq!(claims.appid, identity.client_id);
     Ok(())
 }

@@ -8,13 +8,14 @@ const NO_OPENSSL: &[&str] = &[
     "identity-core",
     "identity-client-secret",
     "identity-client-assertion",
+    "identity-msi",
 ];
 
 /// Packages that build or link the OpenSSL C library.
 const LINKS_OPENSSL: &[&str] = &["openssl", "openssl-sys", "openssl-src", "native-tls"];
 
 /// Single features of the umbrella crate, each of which must build alone.
-const UMBRELLA_FEATURES: &[&str] = &["client-secret", "client-assertion"];
+const UMBRELLA_FEATURES: &[&str] = &["client-secret", "client-assertion", "managed-identity"];
 
 pub(crate) fn run() -> Result<(), String> {
     let none: &[String] = &[];

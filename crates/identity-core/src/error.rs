@@ -31,6 +31,8 @@ pub mod anchors {
     pub const AUTHORITY: &str = "authority-host";
     /// No HTTP client compiled in and none configured.
     pub const NO_HTTP_CLIENT: &str = "no-http-client";
+    /// `ManagedIdentityCredential`.
+    pub const MANAGED_IDENTITY: &str = "managed-identity";
 
     /// Every anchor above, for the test that checks the guide has them all.
     pub const ALL: &[&str] = &[
@@ -41,6 +43,7 @@ pub mod anchors {
         INVALID_INPUT,
         AUTHORITY,
         NO_HTTP_CLIENT,
+        MANAGED_IDENTITY,
     ];
 }
 

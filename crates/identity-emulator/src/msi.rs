@@ -77,6 +77,9 @@ impl MachineIdentities {
     }
 }
 
+/// The id kinds, in `Source::id_parameters` order.
+const KINDS: [&str; 3] = ["client_id", "object_id", "msi_res_id"];
+
 /// Which host's dialect a request speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
@@ -217,7 +220,7 @@ fn serve(shared: &Shared, source: Source, request: &LoggedRequest) -> Reply {
             && let Some(value) = request.query_value(parameter)
         {
             named = Some((
-                ["client_id", "object_id", "msi_res_id"][index.min(2)],
+                KINDS.get(index).copied().unwrap_or("client_id"),
                 value.to_owned(),
             ));
         }

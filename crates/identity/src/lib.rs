@@ -17,3 +17,8 @@ pub use identity_client_secret::{ClientSecretCredential, ClientSecretCredentialO
 
 #[cfg(feature = "client-assertion")]
 pub use identity_client_assertion::{ClientAssertionCredential, ClientAssertionCredentialOptions};
+
+#[cfg(feature = "managed-identity")]
+pub use identity_msi::{
+    ImdsRetryOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+};
