@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod msi;
+
 use azure_core::{
     cloud::{CloudConfiguration, CustomConfiguration},
     credentials::TokenCredential,
@@ -176,7 +178,7 @@ async fn head_of_line(credential: Arc<dyn TokenCredential>, emulator: &Emulator)
     samples
 }
 
-fn ratio(ours: f64, official: f64) -> String {
+pub(crate) fn ratio(ours: f64, official: f64) -> String {
     if official <= 0.0 {
         return "-".into();
     }
@@ -301,6 +303,8 @@ async fn main() {
         format!("{:.1}", blocked[1]),
         ratio(blocked[0], blocked[1]),
     ]);
+
+    msi::rows(&emulator, &mut rows).await;
 
     println!("| scenario | identity | azure_identity 1.0.0 | ratio (ours / official) |");
     println!("|---|---:|---:|---:|");

@@ -445,7 +445,6 @@ async fn the_probe_is_quick_and_says_unavailable() {
         &emulator,
         ManagedIdentityCredentialOptions {
             probe_first: true,
-            probe_timeout: Some(Duration::from_millis(300)),
             ..options(imds(&emulator), None)
         },
     );
