@@ -33,6 +33,12 @@ pub mod anchors {
     pub const NO_HTTP_CLIENT: &str = "no-http-client";
     /// `ManagedIdentityCredential`.
     pub const MANAGED_IDENTITY: &str = "managed-identity";
+    /// `ClientCertificateCredential`.
+    pub const CLIENT_CERTIFICATE: &str = "client-certificate";
+    /// `WorkloadIdentityCredential`.
+    pub const WORKLOAD_IDENTITY: &str = "workload-identity";
+    /// `AzurePipelinesCredential`.
+    pub const AZURE_PIPELINES: &str = "azure-pipelines";
 
     /// Every anchor above, for the test that checks the guide has them all.
     pub const ALL: &[&str] = &[
@@ -44,6 +50,9 @@ pub mod anchors {
         AUTHORITY,
         NO_HTTP_CLIENT,
         MANAGED_IDENTITY,
+        CLIENT_CERTIFICATE,
+        WORKLOAD_IDENTITY,
+        AZURE_PIPELINES,
     ];
 }
 

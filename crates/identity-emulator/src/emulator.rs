@@ -10,7 +10,6 @@ use crate::{
     server::serve,
     state::{AssertionTrust, Shared},
 };
-use serde_json::json;
 use std::{
     io,
     net::{Ipv4Addr, SocketAddr},
@@ -197,18 +196,9 @@ impl Emulator {
     /// assertion for apps registered with [`AssertionTrust::FederationIssuer`]
     /// or [`AssertionTrust::FederatedSubject`]. Empty if signing fails.
     pub fn federated_token(&self, subject: &str, audience: &str, lifetime: Duration) -> String {
-        let now = crate::entra::now_secs();
-        let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
-        let claims = json!({
-            "iss": self.federation_issuer(),
-            "sub": subject,
-            "aud": audience,
-            "iat": now,
-            "nbf": now,
-            "exp": now.saturating_add(lifetime),
-            "jti": uuid::Uuid::new_v4().to_string(),
-        });
-        self.federated_token_with_claims(&claims)
+        self.inner
+            .shared
+            .federated_token(subject, audience, lifetime)
     }
 
     /// A token from the emulator's federation issuer with exactly these
@@ -329,6 +319,13 @@ impl Emulator {
     /// endpoint's certificate, upper-case hex.
     pub fn service_fabric_thumbprint(&self) -> String {
         self.inner.fabric_thumbprint.clone()
+    }
+
+    /// `SYSTEM_OIDCREQUESTURI` for Azure Pipelines: trades
+    /// [`crate::PIPELINES_ACCESS_TOKEN`] for an OIDC token whose subject is
+    /// [`crate::pipelines_subject`] of the service connection.
+    pub fn pipelines_oidc_endpoint(&self) -> String {
+        format!("{}{}", self.url(), crate::pipelines::PATH)
     }
 
     /// The value for `IDENTITY_HEADER` / `MSI_SECRET`.

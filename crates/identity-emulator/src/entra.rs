@@ -254,6 +254,47 @@ fn audience_for(scope: &str) -> Result<String, (u32, String)> {
     }
 }
 
+/// The header's `x5t#S256` (SHA-256) or `x5t` (SHA-1) must name the registered
+/// certificate; base64url, or standard base64 as some clients send it. An
+/// `x5c`, when present, must start with that certificate (standard base64 DER).
+fn check_thumbprint(
+    jwt: &UnverifiedJwt,
+    thumbprints: &crate::jwt::Thumbprints,
+) -> Result<(), (u16, u32, String)> {
+    use base64::{
+        Engine,
+        engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+    };
+    let decode = |value: &str| {
+        URL_SAFE_NO_PAD
+            .decode(value.trim_end_matches('='))
+            .or_else(|_| STANDARD.decode(value))
+            .ok()
+    };
+    let header = |name: &str| jwt.header.get(name).and_then(serde_json::Value::as_str);
+    let named = match (header("x5t#S256"), header("x5t")) {
+        (Some(sha256), _) => decode(sha256).is_some_and(|d| d == thumbprints.sha256),
+        (None, Some(sha1)) => decode(sha1).is_some_and(|d| d == thumbprints.sha1),
+        (None, None) => {
+            return Err((401, 700027, "Client assertion contains an invalid signature: the header names no certificate (x5t#S256 or x5t).".into()));
+        }
+    };
+    if !named {
+        return Err((401, 700027, "Client assertion contains an invalid signature. [Reason - The key was not found.] The header's thumbprint does not match a registered certificate.".into()));
+    }
+    if let Some(chain) = jwt.header.get("x5c") {
+        let leaf = chain
+            .as_array()
+            .and_then(|c| c.first())
+            .and_then(serde_json::Value::as_str)
+            .and_then(|c| STANDARD.decode(c).ok());
+        if leaf.as_deref() != Some(thumbprints.der.as_slice()) {
+            return Err((400, 50012, "The x5c header's first certificate is not the registered certificate (it must be standard base64 of the DER leaf certificate).".into()));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a client assertion against the app's registered trusts.
 fn check_assertion(
     shared: &Shared,
@@ -364,12 +405,19 @@ fn check_assertion(
             ),
         ));
     }
-    let verified = keys
+    let Some(verifying) = keys
         .iter()
-        .filter_map(|pem| public_key_from_pem(pem).ok())
-        .any(|key| jwt.verify_signature(&key).is_ok());
-    if !verified {
-        return Err((401, 700027, "Client assertion failed signature validation: no registered certificate's key verifies it.".into()));
+        .find(|pem| public_key_from_pem(pem).is_ok_and(|key| jwt.verify_signature(&key).is_ok()))
+    else {
+        return Err((
+            401,
+            700027,
+            "Client assertion failed signature validation: no registered certificate's key verifies it.".into(),
+        ));
+    };
+    // A certificate credential names its certificate, as Entra requires.
+    if let Some(thumbprints) = crate::jwt::certificate_thumbprints(verifying) {
+        check_thumbprint(&jwt, &thumbprints)?;
     }
     if !issuer.eq_ignore_ascii_case(client_id) || !subject.eq_ignore_ascii_case(client_id) {
         return Err((

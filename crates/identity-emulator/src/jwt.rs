@@ -171,6 +171,25 @@ impl UnverifiedJwt {
     }
 }
 
+/// A certificate's DER and its SHA-1 and SHA-256 digests.
+pub(crate) struct Thumbprints {
+    pub(crate) der: Vec<u8>,
+    pub(crate) sha1: Vec<u8>,
+    pub(crate) sha256: Vec<u8>,
+}
+
+/// The thumbprints of `pem` when it is a certificate (not a bare key).
+pub(crate) fn certificate_thumbprints(pem: &[u8]) -> Option<Thumbprints> {
+    let der = X509::from_pem(pem).ok()?.to_der().ok()?;
+    let sha1 = openssl::hash::hash(MessageDigest::sha1(), &der)
+        .ok()?
+        .to_vec();
+    let sha256 = openssl::hash::hash(MessageDigest::sha256(), &der)
+        .ok()?
+        .to_vec();
+    Some(Thumbprints { der, sha1, sha256 })
+}
+
 /// Reads a public key from PEM: a certificate, a SubjectPublicKeyInfo or a PKCS#1 RSA key.
 pub(crate) fn public_key_from_pem(pem: &[u8]) -> Result<PKey<Public>, String> {
     if let Ok(cert) = X509::from_pem(pem) {

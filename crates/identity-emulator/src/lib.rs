@@ -9,6 +9,7 @@ mod jwt;
 mod log;
 pub mod loopback;
 mod msi;
+mod pipelines;
 mod reply;
 mod resource;
 mod server;
@@ -19,6 +20,7 @@ pub use emulator::{Emulator, EmulatorConfig};
 pub use faults::{Fault, FaultTarget};
 pub use log::LoggedRequest;
 pub use msi::{MANAGED_IDENTITY_SECRET, ManagedIdentity};
+pub use pipelines::{PIPELINES_ACCESS_TOKEN, pipelines_subject};
 pub use state::AssertionTrust;
 
 /// The tenant every emulator starts with.

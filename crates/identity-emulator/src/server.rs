@@ -211,6 +211,7 @@ fn route(shared: &Shared, request: &LoggedRequest) -> Reply {
         }
         ["federation", "keys"] if get => discovery::federation_keys(shared),
         ["resource"] => resource::serve(shared, request),
+        ["pipelines", "oidctoken"] => crate::pipelines::serve(shared, request),
         [""] if get => Reply::text(
             200,
             format!(

@@ -126,6 +126,27 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A token from the federation issuer; empty if signing fails.
+    pub(crate) fn federated_token(
+        &self,
+        subject: &str,
+        audience: &str,
+        lifetime: Duration,
+    ) -> String {
+        let now = crate::entra::now_secs();
+        let lifetime = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        let claims = serde_json::json!({
+            "iss": self.federation_issuer(),
+            "sub": subject,
+            "aud": audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now.saturating_add(lifetime),
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        self.federation_key.sign(&claims).unwrap_or_default()
+    }
+
     pub(crate) fn federation_issuer(&self) -> String {
         format!("{}/federation", self.base_url)
     }
