@@ -129,8 +129,6 @@ impl CertificateAssertion {
             iat: now,
             exp: now + LIFETIME_SECS,
         };
-        let encode =
-            |value: &dyn erased::Json| value.to_json().map(|json| URL_SAFE_NO_PAD.encode(json));
         let input = format!("{}.{}", encode(&header)?, encode(&claims)?);
         let signature = self
             .signature(input.as_bytes())
