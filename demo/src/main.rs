@@ -9,12 +9,15 @@
 
 use azure_core::http::ClientMethodOptions;
 use identity::{
-    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
-    ClientSecretCredential, ClientSecretCredentialOptions, Env, ManagedIdentityCredential,
-    ManagedIdentityCredentialOptions, Platform, TokenCredential,
+    AzurePipelinesCredential, AzurePipelinesCredentialOptions, ClientAssertion,
+    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientCertificateCredential,
+    ClientCertificateCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, Env,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, Platform, SecretBytes,
+    TokenCredential, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use identity_emulator::{
     AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator,
+    PIPELINES_ACCESS_TOKEN, pipelines_subject,
 };
 use identity_tests::{call_protected_resource, client_options, resource_scope};
 use std::{
@@ -45,6 +48,89 @@ type Candidate = (
     String,
     azure_core::Result<Arc<dyn TokenCredential>>,
 );
+
+/// The emulator's environment as a credential's whole environment.
+fn emulator_env(emulator: &Emulator, mut vars: Vec<(&'static str, String)>) -> Platform {
+    vars.push(("AZURE_AUTHORITY_HOST", emulator.authority_host()));
+    Platform::with_env(Env::from_vars(vars))
+}
+
+/// An app with a fresh certificate (PEM: certificate and key).
+fn certificate_credential(emulator: &Emulator) -> azure_core::Result<Arc<dyn TokenCredential>> {
+    let pem = emulator.add_certificate_app(DEFAULT_TENANT, "demo-certificate-app")?;
+    ClientCertificateCredential::new(
+        DEFAULT_TENANT.into(),
+        "demo-certificate-app".into(),
+        SecretBytes::new(pem),
+        Some(ClientCertificateCredentialOptions {
+            platform: emulator_env(emulator, vec![]),
+            ..Default::default()
+        }),
+    )
+    .map(|c| c as Arc<dyn TokenCredential>)
+}
+
+/// A pod's projected service account token, as AKS writes it.
+fn workload_credential(
+    emulator: &Emulator,
+    dir: &std::path::Path,
+) -> azure_core::Result<Arc<dyn TokenCredential>> {
+    let subject = "system:serviceaccount:demo:web";
+    emulator.add_assertion_app(
+        DEFAULT_TENANT,
+        "demo-workload-app",
+        AssertionTrust::FederatedSubject(subject.into()),
+    );
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("azure-identity-token");
+    let token = emulator.federated_token(
+        subject,
+        "api://AzureADTokenExchange",
+        Duration::from_secs(3600),
+    );
+    std::fs::write(&file, format!("{token}\n"))?;
+    WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+        credential_options: ClientAssertionCredentialOptions {
+            platform: emulator_env(
+                emulator,
+                vec![
+                    ("AZURE_TENANT_ID", DEFAULT_TENANT.into()),
+                    ("AZURE_CLIENT_ID", "demo-workload-app".into()),
+                    ("AZURE_FEDERATED_TOKEN_FILE", file.display().to_string()),
+                ],
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    }))
+    .map(|c| c as Arc<dyn TokenCredential>)
+}
+
+/// A pipeline job with a service connection.
+fn pipelines_credential(emulator: &Emulator) -> azure_core::Result<Arc<dyn TokenCredential>> {
+    let connection = "demo-service-connection";
+    emulator.add_assertion_app(
+        DEFAULT_TENANT,
+        "demo-pipelines-app",
+        AssertionTrust::FederatedSubject(pipelines_subject(connection)),
+    );
+    AzurePipelinesCredential::new(
+        DEFAULT_TENANT.into(),
+        "demo-pipelines-app".into(),
+        connection,
+        PIPELINES_ACCESS_TOKEN,
+        Some(AzurePipelinesCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                platform: emulator_env(
+                    emulator,
+                    vec![("SYSTEM_OIDCREQUESTURI", emulator.pipelines_oidc_endpoint())],
+                ),
+                ..Default::default()
+            },
+        }),
+    )
+    .map(|c| c as Arc<dyn TokenCredential>)
+}
 
 /// A managed identity credential seeing only `vars` as its environment.
 fn managed_identity(
@@ -201,6 +287,7 @@ async fn main() -> ExitCode {
         }),
     );
     let entra = emulator.token_endpoint(DEFAULT_TENANT);
+    let workload_dir = std::env::temp_dir().join(format!("identity-demo-{}", std::process::id()));
     let secret_header = || {
         (
             "IDENTITY_HEADER",
@@ -215,8 +302,23 @@ async fn main() -> ExitCode {
         ),
         (
             "ClientAssertionCredential",
-            entra,
+            entra.clone(),
             assertion.map(|c| c as Arc<dyn TokenCredential>),
+        ),
+        (
+            "ClientCertificateCredential",
+            entra.clone(),
+            certificate_credential(&emulator),
+        ),
+        (
+            "WorkloadIdentityCredential",
+            entra.clone(),
+            workload_credential(&emulator, &workload_dir),
+        ),
+        (
+            "AzurePipelinesCredential",
+            format!("{} then {entra}", emulator.pipelines_oidc_endpoint()),
+            pipelines_credential(&emulator),
         ),
         (
             "ManagedIdentityCredential (IMDS)",
@@ -310,6 +412,7 @@ async fn main() -> ExitCode {
         "\n{} requests reached the emulator's token endpoints (Azure Arc takes two: challenge, then token).",
         emulator.request_count("/token")
     );
+    let _ = std::fs::remove_dir_all(&workload_dir);
     emulator.shutdown().await;
     if all_ok {
         println!("Every credential obtained a token that the protected resource accepted.");

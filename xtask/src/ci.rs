@@ -9,13 +9,22 @@ const NO_OPENSSL: &[&str] = &[
     "identity-client-secret",
     "identity-client-assertion",
     "identity-msi",
+    "identity-workload",
+    "identity-pipelines",
 ];
 
 /// Packages that build or link the OpenSSL C library.
 const LINKS_OPENSSL: &[&str] = &["openssl", "openssl-sys", "openssl-src", "native-tls"];
 
 /// Single features of the umbrella crate, each of which must build alone.
-const UMBRELLA_FEATURES: &[&str] = &["client-secret", "client-assertion", "managed-identity"];
+const UMBRELLA_FEATURES: &[&str] = &[
+    "client-secret",
+    "client-assertion",
+    "client-certificate",
+    "workload-identity",
+    "azure-pipelines",
+    "managed-identity",
+];
 
 pub(crate) fn run() -> Result<(), String> {
     let none: &[String] = &[];

@@ -103,12 +103,20 @@ impl<C: ClientAssertion + 'static> TokenCredential for ClientAssertionCredential
                         )
                         .with_fix("make the ClientAssertion return a signed JWT")
                         .with_anchor(anchors::CLIENT_ASSERTION)),
-                        Err(error) => Err(CredentialError::failed(
-                            name,
-                            format!("could not get a client assertion: {}", error_chain(&error)),
-                        )
-                        .with_anchor(anchors::CLIENT_ASSERTION)
-                        .with_source(error)),
+                        // A source built on our own parts (a token file, an
+                        // OIDC endpoint) already explains itself: pass it on.
+                        Err(error) => Err(match CredentialError::find(&error) {
+                            Some(explained) => explained.clone(),
+                            None => CredentialError::failed(
+                                name,
+                                format!(
+                                    "could not get a client assertion: {}",
+                                    error_chain(&error)
+                                ),
+                            )
+                            .with_anchor(anchors::CLIENT_ASSERTION)
+                            .with_source(error),
+                        }),
                     }
                 }
             })

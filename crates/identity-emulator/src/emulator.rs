@@ -185,6 +185,26 @@ impl Emulator {
             .push(trust);
     }
 
+    /// Registers an app that authenticates with a new self-signed RSA
+    /// certificate, and returns the certificate and its private key as one PEM
+    /// (what `ClientCertificateCredential` reads). A test value: never use it
+    /// outside tests.
+    ///
+    /// # Errors
+    /// When openssl cannot make the key or certificate.
+    pub fn add_certificate_app(&self, tenant: &str, client_id: &str) -> io::Result<Vec<u8>> {
+        let (certificate, key) =
+            crate::tls::rsa_app_certificate(client_id).map_err(io::Error::other)?;
+        self.add_assertion_app(
+            tenant,
+            client_id,
+            AssertionTrust::PublicKeyPem(certificate.clone()),
+        );
+        let mut pem = certificate;
+        pem.extend(key);
+        Ok(pem)
+    }
+
     /// The issuer of [`Emulator::federated_token`]s, with OIDC discovery at
     /// `{issuer}/.well-known/openid-configuration`.
     pub fn federation_issuer(&self) -> String {

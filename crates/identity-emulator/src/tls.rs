@@ -80,3 +80,24 @@ fn certificate() -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
     builder.sign(&key, MessageDigest::sha256())?;
     Ok((builder.build().to_der()?, key.private_key_to_pkcs8()?))
 }
+
+/// A self-signed RSA certificate and its key, both PEM, for an app that
+/// authenticates with a certificate.
+pub(crate) fn rsa_app_certificate(
+    common_name: &str,
+) -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
+    let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048)?)?;
+    let mut name = X509NameBuilder::new()?;
+    name.append_entry_by_nid(Nid::COMMONNAME, common_name)?;
+    let name = name.build();
+    let mut builder = X509::builder()?;
+    builder.set_version(2)?;
+    builder.set_subject_name(&name)?;
+    builder.set_issuer_name(&name)?;
+    builder.set_pubkey(&key)?;
+    let (not_before, not_after) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(30)?);
+    builder.set_not_before(&not_before)?;
+    builder.set_not_after(&not_after)?;
+    builder.sign(&key, MessageDigest::sha256())?;
+    Ok((builder.build().to_pem()?, key.private_key_to_pem_pkcs8()?))
+}

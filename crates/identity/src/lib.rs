@@ -22,3 +22,14 @@ pub use identity_client_assertion::{ClientAssertionCredential, ClientAssertionCr
 pub use identity_msi::{
     ImdsRetryOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
 };
+
+#[cfg(feature = "client-certificate")]
+pub use identity_client_certificate::{
+    AssertionAlgorithm, ClientCertificateCredential, ClientCertificateCredentialOptions,
+};
+
+#[cfg(feature = "workload-identity")]
+pub use identity_workload::{WorkloadIdentityCredential, WorkloadIdentityCredentialOptions};
+
+#[cfg(feature = "azure-pipelines")]
+pub use identity_pipelines::{AzurePipelinesCredential, AzurePipelinesCredentialOptions};
