@@ -380,6 +380,21 @@ pub async fn exchange(
     }
 }
 
+/// A transport error caused by a server certificate that is not trusted, made
+/// final: retrying cannot change the certificate, and azure_core's retry
+/// policy would otherwise retry it like any I/O error until the deadline.
+pub fn final_if_untrusted(error: azure_core::Error) -> azure_core::Error {
+    let chain = error_chain(&error);
+    if chain.contains("invalid peer certificate") {
+        azure_core::Error::with_message(
+            ErrorKind::Other,
+            format!("the server's certificate is not trusted: {chain}"),
+        )
+    } else {
+        error
+    }
+}
+
 /// The URL without query or fragment, for error messages.
 pub fn endpoint_for_display(url: &azure_core::http::Url) -> String {
     let mut shown = url.clone();

@@ -42,6 +42,7 @@ struct Running {
     /// The Service Fabric endpoint's own https listener.
     fabric_address: SocketAddr,
     fabric_thumbprint: String,
+    tls_certificate: Vec<u8>,
     arc_directory: PathBuf,
     stop: watch::Sender<bool>,
     servers: Mutex<Vec<JoinHandle<()>>>,
@@ -115,6 +116,7 @@ impl Emulator {
                 address,
                 fabric_address,
                 fabric_thumbprint: fabric_tls.thumbprint,
+                tls_certificate: fabric_tls.pem,
                 arc_directory,
                 stop,
                 servers: Mutex::new(servers),
@@ -333,6 +335,18 @@ impl Emulator {
             self.inner.fabric_address,
             msi::SERVICE_FABRIC_PATH
         )
+    }
+
+    /// The emulator over https (every endpoint answers there too), with a
+    /// self-signed certificate for `localhost`, 127.0.0.1 and
+    /// [`crate::TLS_SERVER_NAME`]: for testing proxies and custom trust roots.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.inner.fabric_address)
+    }
+
+    /// The https listener's certificate (PEM), to trust as the only root.
+    pub fn tls_certificate_pem(&self) -> Vec<u8> {
+        self.inner.tls_certificate.clone()
     }
 
     /// `IDENTITY_SERVER_THUMBPRINT`: the SHA-1 of the Service Fabric

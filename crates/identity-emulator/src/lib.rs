@@ -23,6 +23,10 @@ pub use msi::{MANAGED_IDENTITY_SECRET, ManagedIdentity};
 pub use pipelines::{PIPELINES_ACCESS_TOKEN, pipelines_subject};
 pub use state::AssertionTrust;
 
+/// A host name the emulator's https listener has a certificate for, to test
+/// clients that connect to 127.0.0.1 but verify another name (SNI).
+pub const TLS_SERVER_NAME: &str = "identity-proxy.emulator.test";
+
 /// The tenant every emulator starts with.
 pub const DEFAULT_TENANT: &str = "5e3b8f0a-7c11-4d2e-9a6b-0e1f2d3c4b5a";
 /// The app registered in [`DEFAULT_TENANT`] at start.

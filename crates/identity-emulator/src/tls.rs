@@ -19,6 +19,8 @@ use tokio_rustls::TlsAcceptor;
 pub(crate) struct SelfSigned {
     pub(crate) acceptor: TlsAcceptor,
     pub(crate) thumbprint: String,
+    /// The certificate, PEM: what a client given it as its only root trusts.
+    pub(crate) pem: Vec<u8>,
 }
 
 impl std::fmt::Debug for SelfSigned {
@@ -32,6 +34,9 @@ impl std::fmt::Debug for SelfSigned {
 pub(crate) fn self_signed() -> Result<SelfSigned, String> {
     let (cert_der, key_der) =
         certificate().map_err(|e| format!("cannot make the Service Fabric certificate: {e}"))?;
+    let pem = X509::from_der(&cert_der)
+        .and_then(|c| c.to_pem())
+        .map_err(|e| e.to_string())?;
     let thumbprint = openssl::hash::hash(MessageDigest::sha1(), &cert_der)
         .map_err(|e| e.to_string())?
         .iter()
@@ -50,6 +55,7 @@ pub(crate) fn self_signed() -> Result<SelfSigned, String> {
     Ok(SelfSigned {
         acceptor: TlsAcceptor::from(Arc::new(config)),
         thumbprint,
+        pem,
     })
 }
 
@@ -74,6 +80,7 @@ fn certificate() -> Result<(Vec<u8>, Vec<u8>), openssl::error::ErrorStack> {
     builder.set_not_after(&not_after)?;
     let san = SubjectAlternativeName::new()
         .dns("localhost")
+        .dns(crate::TLS_SERVER_NAME)
         .ip("127.0.0.1")
         .build(&builder.x509v3_context(None, None))?;
     builder.append_extension(san)?;

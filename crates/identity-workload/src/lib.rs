@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "reqwest_rustls")]
+mod proxy;
 mod token_file;
 
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
@@ -27,6 +29,12 @@ pub struct WorkloadIdentityCredentialOptions {
     pub tenant_id: Option<String>,
     /// The projected service account token; default `AZURE_FEDERATED_TOKEN_FILE`.
     pub token_file_path: Option<PathBuf>,
+    /// Send token requests through the AKS identity-binding token proxy when
+    /// `AZURE_KUBERNETES_TOKEN_PROXY` is set (with `AZURE_KUBERNETES_SNI_NAME`
+    /// and `AZURE_KUBERNETES_CA_FILE` or `_CA_DATA`). Off by default; needs
+    /// the `reqwest_rustls` feature. The proxy replaces
+    /// `client_options.transport`.
+    pub enable_proxy: bool,
 }
 
 /// Exchanges a Kubernetes service account token (a file the cluster keeps
@@ -71,9 +79,13 @@ impl WorkloadIdentityCredential {
             .clone()
             .or_else(|| env.var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from))
             .ok_or_else(|| missing("federated token file", "AZURE_FEDERATED_TOKEN_FILE"))?;
+        let mut credential_options = options.credential_options;
+        if options.enable_proxy {
+            use_token_proxy(&mut credential_options)?;
+        }
         let file = Arc::new(TokenFile::new(
             path,
-            Arc::clone(&options.credential_options.platform.clock),
+            Arc::clone(&credential_options.platform.clock),
         ));
         let inner = ClientAssertionCredential::for_credential(
             NAME,
@@ -81,10 +93,30 @@ impl WorkloadIdentityCredential {
             tenant_id,
             client_id,
             SharedTokenFile(Arc::clone(&file)),
-            Some(options.credential_options),
+            Some(credential_options),
         )?;
         Ok(Arc::new(Self { inner, file }))
     }
+}
+
+#[cfg(feature = "reqwest_rustls")]
+fn use_token_proxy(options: &mut ClientAssertionCredentialOptions) -> azure_core::Result<()> {
+    if let Some(proxy) = proxy::TokenProxy::from_env(&options.platform.env)
+        .map_err(CredentialError::into_azure_error)?
+    {
+        options.client_options.transport = Some(azure_core::http::Transport::new(proxy));
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "reqwest_rustls"))]
+fn use_token_proxy(_: &mut ClientAssertionCredentialOptions) -> azure_core::Result<()> {
+    Err(CredentialError::failed(
+        NAME,
+        "the AKS token proxy needs the `reqwest_rustls` feature",
+    )
+    .with_anchor(anchors::WORKLOAD_IDENTITY)
+    .into_azure_error())
 }
 
 #[async_trait::async_trait]

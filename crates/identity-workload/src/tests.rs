@@ -207,3 +207,79 @@ fn missing_configuration_is_unavailable() {
     };
     assert!(WorkloadIdentityCredential::new(Some(options)).is_ok());
 }
+
+#[tokio::test]
+async fn the_aks_token_proxy_is_used_when_enabled() {
+    let setup = Setup::new("proxy").await;
+    setup.write_token(&setup.fresh_token());
+    let ca = String::from_utf8(setup.emulator.tls_certificate_pem()).unwrap();
+    let with_proxy = |extra: Vec<(&'static str, String)>| {
+        let mut vars = vec![
+            ("AZURE_TENANT_ID", DEFAULT_TENANT.to_owned()),
+            ("AZURE_CLIENT_ID", "workload-app".to_owned()),
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                setup.token_path().display().to_string(),
+            ),
+            // The authority the proxy stands in for: never contacted.
+            (
+                "AZURE_AUTHORITY_HOST",
+                "https://login.microsoftonline.com".to_owned(),
+            ),
+            ("AZURE_KUBERNETES_TOKEN_PROXY", setup.emulator.https_url()),
+        ];
+        vars.extend(extra);
+        WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                platform: Platform::with_env(Env::from_vars(vars)),
+                ..Default::default()
+            },
+            enable_proxy: true,
+            ..Default::default()
+        }))
+        .unwrap()
+    };
+    // Trusted through CA data, presenting the certificate's other name by SNI.
+    let credential = with_proxy(vec![
+        ("AZURE_KUBERNETES_CA_DATA", ca.clone()),
+        (
+            "AZURE_KUBERNETES_SNI_NAME",
+            identity_emulator::TLS_SERVER_NAME.to_owned(),
+        ),
+    ]);
+    let token = credential
+        .get_token(&["https://a/.default"], None)
+        .await
+        .unwrap();
+    assert!(
+        setup
+            .emulator
+            .verify_access_token(token.token.secret())
+            .is_ok()
+    );
+    // Trusted through a CA file.
+    let ca_file = setup.dir.join("ca.crt");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let credential = with_proxy(vec![(
+        "AZURE_KUBERNETES_CA_FILE",
+        ca_file.display().to_string(),
+    )]);
+    credential
+        .get_token(&["https://b/.default"], None)
+        .await
+        .unwrap();
+    assert_eq!(setup.emulator.request_count("/oauth2/v2.0/token"), 2);
+
+    // Without the proxy's CA, the system roots do not trust it: refused.
+    let untrusted = with_proxy(vec![]);
+    let error = untrusted
+        .get_token(&["https://c/.default"], None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not trusted"), "{error}");
+    assert_eq!(
+        setup.emulator.request_count("/oauth2/v2.0/token"),
+        2,
+        "nothing reached the proxy's token endpoint"
+    );
+}
