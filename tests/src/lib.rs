@@ -76,3 +76,20 @@ pub async fn call_protected_resource(
     let response = pipeline.send(&Context::new(), &mut request, None).await?;
     Ok(response.status())
 }
+
+/// The directory of the `az` and `azd` stand-ins (`tests/standins`): put it
+/// first on a credential's `PATH`.
+pub fn standins_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("standins")
+}
+
+/// An environment whose `PATH` starts with the stand-ins, plus `vars`
+/// (such as `IDENTITY_STANDIN_MODE`).
+pub fn standin_env(vars: &[(&str, &str)]) -> identity::Env {
+    let mut all: Vec<(String, String)> = vec![(
+        "PATH".into(),
+        format!("{}:/usr/bin:/bin", standins_dir().display()),
+    )];
+    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    identity::Env::from_vars(all)
+}

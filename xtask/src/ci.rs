@@ -11,6 +11,9 @@ const NO_OPENSSL: &[&str] = &[
     "identity-msi",
     "identity-workload",
     "identity-pipelines",
+    "identity-azure-cli",
+    "identity-azd",
+    "identity-developer-tools",
 ];
 
 /// Packages that build or link the OpenSSL C library.
@@ -24,6 +27,9 @@ const UMBRELLA_FEATURES: &[&str] = &[
     "workload-identity",
     "azure-pipelines",
     "managed-identity",
+    "azure-cli",
+    "azd",
+    "developer-tools",
 ];
 
 pub(crate) fn run() -> Result<(), String> {

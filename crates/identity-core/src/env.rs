@@ -54,6 +54,14 @@ impl Env {
         }
     }
 
+    /// The fixed variables, for a child process's environment; `None` when
+    /// this is the process environment (the child inherits it).
+    pub fn fixed_vars(&self) -> Option<Vec<(String, String)>> {
+        self.fixed
+            .as_ref()
+            .map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
     /// Whether `name` is set to a non-empty value.
     pub fn is_set(&self, name: &str) -> bool {
         self.var(name).is_some()

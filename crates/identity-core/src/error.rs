@@ -39,6 +39,12 @@ pub mod anchors {
     pub const WORKLOAD_IDENTITY: &str = "workload-identity";
     /// `AzurePipelinesCredential`.
     pub const AZURE_PIPELINES: &str = "azure-pipelines";
+    /// `AzureCliCredential`.
+    pub const AZURE_CLI: &str = "azure-cli";
+    /// `AzureDeveloperCliCredential`.
+    pub const AZD: &str = "azd";
+    /// `DeveloperToolsCredential`.
+    pub const DEVELOPER_TOOLS: &str = "developer-tools";
 
     /// Every anchor above, for the test that checks the guide has them all.
     pub const ALL: &[&str] = &[
@@ -53,6 +59,9 @@ pub mod anchors {
         CLIENT_CERTIFICATE,
         WORKLOAD_IDENTITY,
         AZURE_PIPELINES,
+        AZURE_CLI,
+        AZD,
+        DEVELOPER_TOOLS,
     ];
 }
 

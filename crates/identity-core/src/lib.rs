@@ -11,6 +11,8 @@ pub mod env;
 pub mod error;
 pub mod http;
 pub mod platform;
+#[cfg(feature = "process")]
+pub mod process;
 pub mod scopes;
 
 pub use assertion::ClientAssertion;

@@ -33,3 +33,21 @@ pub use identity_workload::{WorkloadIdentityCredential, WorkloadIdentityCredenti
 
 #[cfg(feature = "azure-pipelines")]
 pub use identity_pipelines::{AzurePipelinesCredential, AzurePipelinesCredentialOptions};
+
+#[cfg(feature = "azure-cli")]
+pub use identity_azure_cli::{AzureCliCredential, AzureCliCredentialOptions};
+
+#[cfg(feature = "azd")]
+pub use identity_azd::{AzureDeveloperCliCredential, AzureDeveloperCliCredentialOptions};
+
+#[cfg(feature = "developer-tools")]
+pub use identity_developer_tools::{DeveloperToolsCredential, DeveloperToolsCredentialOptions};
+
+/// Running developer tools: the [`Executor`](process::Executor) trait to
+/// substitute, and the default one.
+#[cfg(any(feature = "azure-cli", feature = "azd"))]
+pub mod process {
+    pub use identity_core::process::{
+        Executor, ProcessError, ProcessOutput, ProcessRequest, TokioExecutor,
+    };
+}
