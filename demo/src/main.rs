@@ -9,9 +9,11 @@
 
 use azure_core::http::ClientMethodOptions;
 use identity::{
-    AzurePipelinesCredential, AzurePipelinesCredentialOptions, ClientAssertion,
-    ClientAssertionCredential, ClientAssertionCredentialOptions, ClientCertificateCredential,
-    ClientCertificateCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, Env,
+    AzureCliCredential, AzureCliCredentialOptions, AzureDeveloperCliCredential,
+    AzureDeveloperCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
+    ClientCertificateCredential, ClientCertificateCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, DeveloperToolsCredential, DeveloperToolsCredentialOptions, Env,
     ManagedIdentityCredential, ManagedIdentityCredentialOptions, Platform, SecretBytes,
     TokenCredential, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
@@ -19,7 +21,9 @@ use identity_emulator::{
     AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator,
     PIPELINES_ACCESS_TOKEN, pipelines_subject,
 };
-use identity_tests::{call_protected_resource, client_options, resource_scope};
+use identity_tests::{
+    call_protected_resource, client_options, resource_scope, standin_env, standins_dir,
+};
 use std::{
     process::ExitCode,
     sync::Arc,
@@ -101,6 +105,86 @@ fn workload_credential(
             ),
             ..Default::default()
         },
+        ..Default::default()
+    }))
+    .map(|c| c as Arc<dyn TokenCredential>)
+}
+
+/// When a real Azure CLI is installed, what it gives (it talks to Azure, not
+/// the emulator, so it does not count towards the demo's result).
+async fn real_az() {
+    let Some(path) = identity::process::find_program(&Env::system(), "az") else {
+        println!("\nNo real `az` on PATH: the stand-ins above play it.");
+        return;
+    };
+    let outcome = match AzureCliCredential::new(None) {
+        Ok(credential) => match credential
+            .get_token(&["https://management.azure.com/.default"], None)
+            .await
+        {
+            Ok(token) => format!("a token valid until {}", token.expires_on),
+            Err(error) => error
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        Err(error) => error.to_string(),
+    };
+    println!("\nReal az at {}: {outcome}", path.display());
+}
+
+/// A token for the protected resource, from the emulator's default app.
+async fn mint_token(emulator: &Emulator) -> String {
+    let credential = ClientSecretCredential::new(
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID.into(),
+        DEFAULT_CLIENT_SECRET.into(),
+        Some(ClientSecretCredentialOptions {
+            client_options: client_options(emulator),
+            ..Default::default()
+        }),
+    );
+    match credential {
+        Ok(credential) => match credential
+            .get_token(&[&resource_scope(emulator)], None)
+            .await
+        {
+            Ok(token) => token.token.secret().to_owned(),
+            Err(_) => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// Developer tools with a logged-out `az` first on PATH and the azd stand-in after it.
+fn developer_tools_credential(
+    token: &str,
+    scratch: &std::path::Path,
+) -> azure_core::Result<Arc<dyn TokenCredential>> {
+    let logged_out = scratch.join("logged-out-az");
+    std::fs::create_dir_all(&logged_out)?;
+    let az = logged_out.join("az");
+    std::fs::write(
+        &az,
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+    )?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        logged_out.display(),
+        standins_dir().display()
+    );
+    DeveloperToolsCredential::new(Some(DeveloperToolsCredentialOptions {
+        platform: Platform::with_env(Env::from_vars([
+            ("PATH".to_owned(), path),
+            ("IDENTITY_STANDIN_TOKEN".to_owned(), token.to_owned()),
+        ])),
         ..Default::default()
     }))
     .map(|c| c as Arc<dyn TokenCredential>)
@@ -294,6 +378,9 @@ async fn main() -> ExitCode {
             emulator.managed_identity_secret().to_owned(),
         )
     };
+    // The stand-ins print a token the emulator minted, so the protected
+    // resource can accept what they return.
+    let cli_token = mint_token(&emulator).await;
     let credentials: Vec<Candidate> = vec![
         (
             "ClientSecretCredential",
@@ -319,6 +406,35 @@ async fn main() -> ExitCode {
             "AzurePipelinesCredential",
             format!("{} then {entra}", emulator.pipelines_oidc_endpoint()),
             pipelines_credential(&emulator),
+        ),
+        (
+            "AzureCliCredential (stand-in az)",
+            standins_dir().join("az").display().to_string(),
+            AzureCliCredential::new(Some(AzureCliCredentialOptions {
+                platform: Platform::with_env(standin_env(&[(
+                    "IDENTITY_STANDIN_TOKEN",
+                    &cli_token,
+                )])),
+                ..Default::default()
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>),
+        ),
+        (
+            "AzureDeveloperCliCredential (stand-in azd)",
+            standins_dir().join("azd").display().to_string(),
+            AzureDeveloperCliCredential::new(Some(AzureDeveloperCliCredentialOptions {
+                platform: Platform::with_env(standin_env(&[(
+                    "IDENTITY_STANDIN_TOKEN",
+                    &cli_token,
+                )])),
+                ..Default::default()
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>),
+        ),
+        (
+            "DeveloperToolsCredential (az logged out, azd in)",
+            standins_dir().display().to_string(),
+            developer_tools_credential(&cli_token, &workload_dir),
         ),
         (
             "ManagedIdentityCredential (IMDS)",
@@ -408,6 +524,7 @@ async fn main() -> ExitCode {
         }
     }
     print_table(&rows);
+    real_az().await;
     println!(
         "\n{} requests reached the emulator's token endpoints (Azure Arc takes two: challenge, then token).",
         emulator.request_count("/token")

@@ -48,6 +48,6 @@ pub use identity_developer_tools::{DeveloperToolsCredential, DeveloperToolsCrede
 #[cfg(any(feature = "azure-cli", feature = "azd"))]
 pub mod process {
     pub use identity_core::process::{
-        Executor, ProcessError, ProcessOutput, ProcessRequest, TokioExecutor,
+        Executor, ProcessError, ProcessOutput, ProcessRequest, TokioExecutor, find_program,
     };
 }
