@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
 mod msi;
 
 use azure_core::{
@@ -305,6 +306,7 @@ async fn main() {
     ]);
 
     msi::rows(&emulator, &mut rows).await;
+    cli::rows(&mut rows).await;
 
     println!("| scenario | identity | azure_identity 1.0.0 | ratio (ours / official) |");
     println!("|---|---:|---:|---:|");

@@ -95,3 +95,27 @@ async fn managed_identity_as_the_seeds_write_it() -> azure_core::Result<()> {
     assert_eq!(claims.appid, identity.client_id);
     Ok(())
 }
+
+/// `azure-identity-rust-skill.md`, section `DeveloperToolsCredential`: the
+/// credential handed to an SDK client (here the seed's client is replaced by
+/// what it holds, an `Arc<dyn TokenCredential>`), working through the az
+/// stand-in.
+#[tokio::test]
+async fn developer_tools_as_the_skill_writes_it() -> azure_core::Result<()> {
+    use azure_identity::DeveloperToolsCredential;
+
+    let credential = DeveloperToolsCredential::new(None)?;
+    let for_client: std::sync::Arc<dyn TokenCredential> = credential.clone();
+    let _ = for_client;
+
+    let credential =
+        DeveloperToolsCredential::new(Some(azure_identity::DeveloperToolsCredentialOptions {
+            platform: azure_identity::Platform::with_env(identity_tests::standin_env(&[])),
+            ..Default::default()
+        }))?;
+    let token = credential
+        .get_token(&["https://vault.azure.net/.default"], None)
+        .await?;
+    assert_eq!(token.token.secret(), "standin-az-token");
+    Ok(())
+}
