@@ -14,6 +14,9 @@ const NO_OPENSSL: &[&str] = &[
     "identity-azure-cli",
     "identity-azd",
     "identity-developer-tools",
+    "identity-chain",
+    "identity-environment",
+    "identity-default",
 ];
 
 /// Packages that build or link the OpenSSL C library.
@@ -30,6 +33,9 @@ const UMBRELLA_FEATURES: &[&str] = &[
     "azure-cli",
     "azd",
     "developer-tools",
+    "chain",
+    "environment",
+    "default-credential",
 ];
 
 pub(crate) fn run() -> Result<(), String> {

@@ -45,6 +45,10 @@ pub mod anchors {
     pub const AZD: &str = "azd";
     /// `DeveloperToolsCredential`.
     pub const DEVELOPER_TOOLS: &str = "developer-tools";
+    /// `EnvironmentCredential`.
+    pub const ENVIRONMENT: &str = "environment";
+    /// `ChainedTokenCredential` and `DefaultAzureCredential`.
+    pub const DEFAULT: &str = "default-azure-credential";
 
     /// Every anchor above, for the test that checks the guide has them all.
     pub const ALL: &[&str] = &[
@@ -62,6 +66,8 @@ pub mod anchors {
         AZURE_CLI,
         AZD,
         DEVELOPER_TOOLS,
+        ENVIRONMENT,
+        DEFAULT,
     ];
 }
 
@@ -91,6 +97,8 @@ struct Inner {
     status: Option<StatusCode>,
     error_code: Option<String>,
     source: Option<Arc<azure_core::Error>>,
+    /// For a chain: each link's own failure, in order.
+    links: Vec<(Cow<'static, str>, CredentialError)>,
 }
 
 impl CredentialError {
@@ -117,6 +125,7 @@ impl CredentialError {
             status: None,
             error_code: None,
             source: None,
+            links: Vec::new(),
         }))
     }
 
@@ -135,6 +144,7 @@ impl CredentialError {
                 status: old.status,
                 error_code: old.error_code.clone(),
                 source: old.source.clone(),
+                links: old.links.clone(),
             };
             f(&mut copy);
             Self(Arc::new(copy))
@@ -249,6 +259,17 @@ impl CredentialError {
     /// The service's error code(s), e.g. `7000215` for an Entra AADSTS error.
     pub fn error_code(&self) -> Option<&str> {
         self.0.error_code.as_deref()
+    }
+
+    /// Records each link's failure, for a chain's error: name and failure, in order.
+    #[must_use]
+    pub fn with_links(self, links: Vec<(Cow<'static, str>, CredentialError)>) -> Self {
+        self.edit(|i| i.links = links)
+    }
+
+    /// For a chain's error: each link it tried, by name, with its own failure.
+    pub fn links(&self) -> &[(Cow<'static, str>, CredentialError)] {
+        &self.0.links
     }
 
     /// The `CredentialError` inside an [`azure_core::Error`] from one of our credentials.

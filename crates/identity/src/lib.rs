@@ -51,3 +51,14 @@ pub mod process {
         Executor, ProcessError, ProcessOutput, ProcessRequest, TokioExecutor, find_program,
     };
 }
+
+#[cfg(feature = "chain")]
+pub use identity_chain::{ChainedTokenCredential, ChainedTokenCredentialOptions, LinkOutcome};
+
+#[cfg(feature = "environment")]
+pub use identity_environment::{EnvironmentCredential, EnvironmentCredentialOptions};
+
+#[cfg(feature = "default-credential")]
+pub use identity_default::{
+    AZURE_TOKEN_CREDENTIALS, DefaultAzureCredential, DefaultAzureCredentialOptions,
+};
