@@ -13,9 +13,10 @@ use identity::{
     AzureDeveloperCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
     ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
     ClientCertificateCredential, ClientCertificateCredentialOptions, ClientSecretCredential,
-    ClientSecretCredentialOptions, DeveloperToolsCredential, DeveloperToolsCredentialOptions, Env,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, Platform, SecretBytes,
-    TokenCredential, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    ClientSecretCredentialOptions, DefaultAzureCredential, DefaultAzureCredentialOptions,
+    DeveloperToolsCredential, DeveloperToolsCredentialOptions, Env, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, Platform, SecretBytes, TokenCredential,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use identity_emulator::{
     AssertionTrust, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator,
@@ -133,6 +134,29 @@ async fn real_az() {
         Err(error) => error.to_string(),
     };
     println!("\nReal az at {}: {outcome}", path.display());
+}
+
+/// DefaultAzureCredential on a machine with exactly `vars` (plus the
+/// emulator's authority and an IMDS address where nothing answers).
+fn default_credential(
+    emulator: &Emulator,
+    mut vars: Vec<(&'static str, String)>,
+) -> azure_core::Result<Arc<DefaultAzureCredential>> {
+    let nothing_there = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9);
+    vars.push((
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+        format!("http://127.0.0.1:{nothing_there}"),
+    ));
+    if !vars.iter().any(|(k, _)| *k == "PATH") {
+        vars.push(("PATH", "/nonexistent".into()));
+    }
+    DefaultAzureCredential::new(Some(DefaultAzureCredentialOptions {
+        platform: emulator_env(emulator, vars),
+        ..Default::default()
+    }))
 }
 
 /// A token for the protected resource, from the emulator's default app.
@@ -381,6 +405,52 @@ async fn main() -> ExitCode {
     // The stand-ins print a token the emulator minted, so the protected
     // resource can accept what they return.
     let cli_token = mint_token(&emulator).await;
+    let defaults: Vec<(
+        &'static str,
+        azure_core::Result<Arc<DefaultAzureCredential>>,
+    )> = vec![
+        (
+            "a machine with service principal variables",
+            default_credential(
+                &emulator,
+                vec![
+                    ("AZURE_TENANT_ID", DEFAULT_TENANT.into()),
+                    ("AZURE_CLIENT_ID", DEFAULT_CLIENT_ID.into()),
+                    ("AZURE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.into()),
+                ],
+            ),
+        ),
+        (
+            "App Service",
+            default_credential(
+                &emulator,
+                vec![
+                    ("IDENTITY_ENDPOINT", emulator.app_service_endpoint()),
+                    secret_header(),
+                ],
+            ),
+        ),
+        (
+            "a laptop (no IMDS, az logged in)",
+            default_credential(
+                &emulator,
+                vec![
+                    (
+                        "PATH",
+                        format!("{}:/usr/bin:/bin", standins_dir().display()),
+                    ),
+                    ("IDENTITY_STANDIN_TOKEN", cli_token.clone()),
+                ],
+            ),
+        ),
+    ];
+    let as_dyn = |built: &azure_core::Result<Arc<DefaultAzureCredential>>| match built {
+        Ok(c) => Ok(Arc::clone(c) as Arc<dyn TokenCredential>),
+        Err(e) => Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            e.to_string(),
+        )),
+    };
     let credentials: Vec<Candidate> = vec![
         (
             "ClientSecretCredential",
@@ -500,6 +570,21 @@ async fn main() -> ExitCode {
                 vec![("MSI_ENDPOINT", emulator.cloud_shell_endpoint())],
             ),
         ),
+        (
+            "DefaultAzureCredential (service principal env)",
+            "chain: see below".into(),
+            as_dyn(&defaults[0].1),
+        ),
+        (
+            "DefaultAzureCredential (App Service env)",
+            "chain: see below".into(),
+            as_dyn(&defaults[1].1),
+        ),
+        (
+            "DefaultAzureCredential (laptop: no IMDS, az)",
+            "chain: see below".into(),
+            as_dyn(&defaults[2].1),
+        ),
     ];
 
     let mut rows = Vec::new();
@@ -524,6 +609,15 @@ async fn main() -> ExitCode {
         }
     }
     print_table(&rows);
+    println!();
+    for (environment, credential) in &defaults {
+        if let Ok(credential) = credential {
+            println!(
+                "DefaultAzureCredential on {environment}: chose {}",
+                credential.chosen().unwrap_or("nothing")
+            );
+        }
+    }
     real_az().await;
     println!(
         "\n{} requests reached the emulator's token endpoints (Azure Arc takes two: challenge, then token).",
