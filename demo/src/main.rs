@@ -136,7 +136,7 @@ async fn real_az() {
     println!("\nReal az at {}: {outcome}", path.display());
 }
 
-/// DefaultAzureCredential on a machine with exactly `vars` (plus the
+/// `DefaultAzureCredential` on a machine with exactly `vars` (plus the
 /// emulator's authority and an IMDS address where nothing answers).
 fn default_credential(
     emulator: &Emulator,
