@@ -405,10 +405,10 @@ async fn main() -> ExitCode {
     // The stand-ins print a token the emulator minted, so the protected
     // resource can accept what they return.
     let cli_token = mint_token(&emulator).await;
-    let defaults: Vec<(
+    let defaults: [(
         &'static str,
         azure_core::Result<Arc<DefaultAzureCredential>>,
-    )> = vec![
+    ); 3] = [
         (
             "a machine with service principal variables",
             default_credential(
@@ -444,6 +444,7 @@ async fn main() -> ExitCode {
             ),
         ),
     ];
+    let [sp_machine, app_service, laptop] = &defaults;
     let as_dyn = |built: &azure_core::Result<Arc<DefaultAzureCredential>>| match built {
         Ok(c) => Ok(Arc::clone(c) as Arc<dyn TokenCredential>),
         Err(e) => Err(azure_core::Error::with_message(
@@ -573,17 +574,17 @@ async fn main() -> ExitCode {
         (
             "DefaultAzureCredential (service principal env)",
             "chain: see below".into(),
-            as_dyn(&defaults[0].1),
+            as_dyn(&sp_machine.1),
         ),
         (
             "DefaultAzureCredential (App Service env)",
             "chain: see below".into(),
-            as_dyn(&defaults[1].1),
+            as_dyn(&app_service.1),
         ),
         (
             "DefaultAzureCredential (laptop: no IMDS, az)",
             "chain: see below".into(),
-            as_dyn(&defaults[2].1),
+            as_dyn(&laptop.1),
         ),
     ];
 
