@@ -15,6 +15,7 @@
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod default;
 mod msi;
 
 use azure_core::{
@@ -307,6 +308,7 @@ async fn main() {
 
     msi::rows(&emulator, &mut rows).await;
     cli::rows(&mut rows).await;
+    default::rows(&emulator, &mut rows).await;
 
     println!("| scenario | identity | azure_identity 1.0.0 | ratio (ours / official) |");
     println!("|---|---:|---:|---:|");
