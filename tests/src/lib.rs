@@ -93,3 +93,33 @@ pub fn standin_env(vars: &[(&str, &str)]) -> identity::Env {
     all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     identity::Env::from_vars(all)
 }
+
+/// As [`call_protected_resource`], with azure_core's claims-challenge hook
+/// wired to [`identity::challenge::ClaimsChallenge`]: a 401 carrying a claims
+/// challenge is answered with a fresh token and one retry.
+pub async fn call_protected_resource_with_challenges(
+    emulator: &Emulator,
+    credential: Arc<dyn TokenCredential>,
+) -> azure_core::Result<StatusCode> {
+    let scope = resource_scope(emulator);
+    let bearer: Arc<dyn Policy> = Arc::new(
+        BearerTokenAuthorizationPolicy::new(credential, [scope.clone()])
+            .with_on_challenge(Arc::new(identity::challenge::ClaimsChallenge::new([scope]))),
+    );
+    let options = ClientOptions {
+        transport: Some(Transport::new(Arc::new(LoopbackHttpsClient::new()))),
+        ..Default::default()
+    };
+    let pipeline = Pipeline::new(
+        Some("identity-tests"),
+        Some("0"),
+        options,
+        vec![bearer],
+        vec![],
+        None,
+    );
+    let url = Url::parse(&emulator.resource_url().replacen("http://", "https://", 1))?;
+    let mut request = Request::new(url, Method::Get);
+    let response = pipeline.send(&Context::new(), &mut request, None).await?;
+    Ok(response.status())
+}

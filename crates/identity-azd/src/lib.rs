@@ -82,7 +82,12 @@ impl AzureDeveloperCliCredential {
 }
 
 impl Inner {
-    async fn fetch(&self, scopes: Vec<String>) -> Result<FetchedToken, CredentialError> {
+    async fn fetch(
+        &self,
+        scopes: Vec<String>,
+        tenant: Option<String>,
+        claims: Option<String>,
+    ) -> Result<FetchedToken, CredentialError> {
         let mut args: Vec<OsString> = ["auth", "token", "--output", "json", "--no-prompt"]
             .iter()
             .map(OsString::from)
@@ -90,8 +95,14 @@ impl Inner {
         for scope in &scopes {
             args.extend(["--scope".into(), scope.into()]);
         }
-        if let Some(tenant) = &self.tenant_id {
+        if let Some(tenant) = &tenant {
             args.extend(["--tenant-id".into(), tenant.into()]);
+        }
+        if let Some(claims) = &claims {
+            use base64::Engine as _;
+            // Base64 has no character a command line could misread.
+            let encoded = base64::engine::general_purpose::STANDARD.encode(claims);
+            args.extend(["--claims".into(), encoded.into()]);
         }
         let output = TOOL
             .run(
@@ -189,21 +200,37 @@ impl TokenCredential for AzureDeveloperCliCredential {
     async fn get_token(
         &self,
         scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
+        options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        self.inner
-            .cache
-            .get_or_fetch(scopes, self.inner.tenant_id.as_deref(), None, || {
-                let checked = validate_scopes(NAME, scopes).and_then(|()| {
-                    scopes.iter().try_for_each(|scope| {
-                        check_argument(NAME, "the scope", scope, scope_char)
-                    })?;
-                    Ok(scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
-                });
-                let inner = Arc::clone(&self.inner);
-                async move { inner.fetch(checked?).await }
-            })
-            .await
+        let extras = identity_core::TokenRequestExtras::from_options(options.as_ref());
+        let tenant = extras
+            .tenant_id
+            .clone()
+            .or_else(|| self.inner.tenant_id.clone());
+        if let Some(tenant) = &tenant {
+            validate_tenant_id(NAME, tenant).map_err(CredentialError::into_azure_error)?;
+        }
+        let fetch = || {
+            let checked = validate_scopes(NAME, scopes).and_then(|()| {
+                scopes
+                    .iter()
+                    .try_for_each(|scope| check_argument(NAME, "the scope", scope, scope_char))?;
+                Ok(scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+            });
+            let inner = Arc::clone(&self.inner);
+            let (tenant, claims) = (tenant.clone(), extras.claims.clone());
+            async move { inner.fetch(checked?, tenant, claims).await }
+        };
+        let cache = &self.inner.cache;
+        if extras.claims.is_some() {
+            cache
+                .fetch_now(scopes, tenant.as_deref(), None, fetch)
+                .await
+        } else {
+            cache
+                .get_or_fetch(scopes, tenant.as_deref(), None, fetch)
+                .await
+        }
     }
 }
 

@@ -103,7 +103,7 @@ impl AzureCliCredential {
 }
 
 impl Inner {
-    fn arguments(&self, scope: &str) -> Vec<OsString> {
+    fn arguments(&self, scope: &str, tenant: Option<&str>) -> Vec<OsString> {
         let mut args: Vec<OsString> = [
             "account",
             "get-access-token",
@@ -115,7 +115,7 @@ impl Inner {
         .iter()
         .map(OsString::from)
         .collect();
-        if let Some(tenant) = &self.tenant_id {
+        if let Some(tenant) = tenant {
             args.extend(["--tenant".into(), tenant.into()]);
         } else if let Some(subscription) = &self.subscription {
             args.extend(["--subscription".into(), subscription.into()]);
@@ -126,6 +126,7 @@ impl Inner {
     async fn fetch(
         &self,
         scope: String,
+        tenant: Option<String>,
     ) -> Result<identity_core::cache::FetchedToken, CredentialError> {
         // TZ=UTC: `expiresOn` (older CLIs give only that) is then UTC, not a
         // local time this process cannot reliably convert.
@@ -137,7 +138,7 @@ impl Inner {
             .run(
                 self.executor.as_ref(),
                 &self.platform.env,
-                self.arguments(&scope),
+                self.arguments(&scope, tenant.as_deref()),
                 extra_env,
                 self.timeout,
             )
@@ -151,11 +152,29 @@ impl TokenCredential for AzureCliCredential {
     async fn get_token(
         &self,
         scopes: &[&str],
-        _options: Option<TokenRequestOptions<'_>>,
+        options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
+        let extras = identity_core::TokenRequestExtras::from_options(options.as_ref());
+        if let Some(claims) = &extras.claims {
+            return Err(claims_challenge(
+                claims,
+                extras
+                    .tenant_id
+                    .as_deref()
+                    .or(self.inner.tenant_id.as_deref()),
+            )
+            .into_azure_error());
+        }
+        let tenant = extras
+            .tenant_id
+            .clone()
+            .or_else(|| self.inner.tenant_id.clone());
+        if let Some(tenant) = &tenant {
+            validate_tenant_id(NAME, tenant).map_err(CredentialError::into_azure_error)?;
+        }
         self.inner
             .cache
-            .get_or_fetch(scopes, self.inner.tenant_id.as_deref(), None, || {
+            .get_or_fetch(scopes, tenant.as_deref(), None, || {
                 let checked = match scopes {
                     [scope] => validate_scopes(NAME, scopes)
                         .and_then(|()| check_argument(NAME, "the scope", scope, scope_char))
@@ -171,10 +190,28 @@ impl TokenCredential for AzureCliCredential {
                     .with_anchor(anchors::INVALID_INPUT)),
                 };
                 let inner = Arc::clone(&self.inner);
-                async move { inner.fetch(checked?).await }
+                let tenant = tenant.clone();
+                async move { inner.fetch(checked?, tenant).await }
             })
             .await
     }
+}
+
+/// az cannot answer a claims challenge by itself: the user must sign in again
+/// with the challenge, and the message gives the exact command.
+fn claims_challenge(claims: &str, tenant: Option<&str>) -> CredentialError {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(claims);
+    let mut command = format!("az login --claims-challenge {encoded}");
+    if let Some(tenant) = tenant {
+        command.push_str(&format!(" --tenant {tenant}"));
+    }
+    CredentialError::failed(
+        NAME,
+        "the resource asked for a claims challenge, which az can only answer by signing in again",
+    )
+    .with_fix(format!("run: {command}"))
+    .with_anchor(anchors::AZURE_CLI)
 }
 
 impl fmt::Debug for AzureCliCredential {

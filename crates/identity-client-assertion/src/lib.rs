@@ -20,6 +20,10 @@ pub struct ClientAssertionCredentialOptions {
     /// HTTP pipeline options: transport, retry, policies, and `cloud` to choose
     /// the authority (else `AZURE_AUTHORITY_HOST`, else the public cloud).
     pub client_options: ClientOptions,
+    /// Tenants this credential may request tokens from besides its own, per
+    /// request (`TokenRequestExtras::tenant_id`); `"*"` allows any. Also read
+    /// from `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`-separated).
+    pub additionally_allowed_tenants: Vec<String>,
     /// Where environment variables and the time are read from.
     pub platform: Platform,
 }
@@ -71,6 +75,7 @@ impl<C: ClientAssertion + 'static> ClientAssertionCredential<C> {
             tenant_id,
             client_id,
             options.client_options,
+            &options.additionally_allowed_tenants,
             &options.platform,
         )?;
         Ok(Arc::new(Self {

@@ -46,6 +46,10 @@ pub struct ClientCertificateCredentialOptions {
     pub send_certificate_chain: bool,
     /// How assertions are signed (PS256 by default).
     pub assertion_algorithm: AssertionAlgorithm,
+    /// Tenants this credential may request tokens from besides its own, per
+    /// request (`TokenRequestExtras::tenant_id`); `"*"` allows any. Also read
+    /// from `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`-separated).
+    pub additionally_allowed_tenants: Vec<String>,
     /// Where environment variables and the time are read from.
     pub platform: Platform,
 }
@@ -128,7 +132,12 @@ impl ClientCertificateCredential {
             certificate,
             client_id.clone(),
             authority.token_endpoint(&tenant_id).to_string(),
-            options.assertion_algorithm,
+            // ADFS accepts only RS256 with a SHA-1 thumbprint.
+            if tenant_id.eq_ignore_ascii_case("adfs") {
+                AssertionAlgorithm::Rs256
+            } else {
+                options.assertion_algorithm
+            },
             send_chain,
             Arc::clone(&options.platform.clock),
         );
@@ -140,6 +149,7 @@ impl ClientCertificateCredential {
             assertion,
             Some(ClientAssertionCredentialOptions {
                 client_options: options.client_options,
+                additionally_allowed_tenants: options.additionally_allowed_tenants,
                 platform: options.platform,
             }),
         )

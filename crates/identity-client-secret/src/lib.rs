@@ -18,6 +18,10 @@ pub struct ClientSecretCredentialOptions {
     /// HTTP pipeline options: transport, retry, policies, and `cloud` to choose
     /// the authority (else `AZURE_AUTHORITY_HOST`, else the public cloud).
     pub client_options: ClientOptions,
+    /// Tenants this credential may request tokens from besides its own, per
+    /// request (`TokenRequestExtras::tenant_id`); `"*"` allows any. Also read
+    /// from `AZURE_ADDITIONALLY_ALLOWED_TENANTS` (`;`-separated).
+    pub additionally_allowed_tenants: Vec<String>,
     /// Where environment variables and the time are read from.
     pub platform: Platform,
 }
@@ -50,6 +54,7 @@ impl ClientSecretCredential {
             tenant_id.to_owned(),
             client_id,
             options.client_options,
+            &options.additionally_allowed_tenants,
             &options.platform,
         )?;
         Ok(Arc::new(Self {

@@ -217,6 +217,14 @@ pub struct Lookup(LookupState);
 enum LookupState {
     Cached(Option<AccessToken>),
     Waiting(Inflight),
+    Failed(Option<CredentialError>),
+}
+
+impl Lookup {
+    /// A lookup that fails at once (a request refused before the cache).
+    pub fn failed(error: CredentialError) -> Self {
+        Self(LookupState::Failed(Some(error)))
+    }
 }
 
 impl Future for Lookup {
@@ -231,6 +239,12 @@ impl Future for Lookup {
                     "token cache lookup polled after completion",
                 ))),
             },
+            LookupState::Failed(error) => Poll::Ready(Err(error
+                .take()
+                .unwrap_or_else(|| {
+                    CredentialError::failed("TokenCache", "lookup polled after completion")
+                })
+                .into_azure_error())),
             LookupState::Waiting(inflight) => Pin::new(inflight)
                 .poll(cx)
                 .map(|outcome| outcome.map_err(CredentialError::into_azure_error)),
@@ -243,6 +257,7 @@ impl fmt::Debug for Lookup {
         f.write_str(match self.0 {
             LookupState::Cached(_) => "Lookup::Cached",
             LookupState::Waiting(_) => "Lookup::Waiting",
+            LookupState::Failed(_) => "Lookup::Failed",
         })
     }
 }
@@ -311,6 +326,27 @@ impl TokenCache {
             None => self.start(fingerprint, slot, fetch),
         };
         Lookup(LookupState::Waiting(waiter))
+    }
+
+    /// Fetches a new token for the key now, whatever is cached (a claims
+    /// challenge says the cached one is no longer accepted); the result
+    /// replaces the cached token for later callers.
+    pub fn fetch_now<F, Fut>(
+        &self,
+        scopes: &[&str],
+        tenant: Option<&str>,
+        claims: Option<&str>,
+        fetch: F,
+    ) -> Lookup
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<FetchedToken, CredentialError>> + Send + 'static,
+    {
+        let now = self.clock.now_unix_nanos();
+        let fingerprint = fingerprint(scopes, tenant, claims);
+        let mut slots = lock(&self.slots);
+        let slot = slots.find_or_insert(fingerprint, scopes, tenant, claims, now);
+        Lookup(LookupState::Waiting(self.start(fingerprint, slot, fetch)))
     }
 
     fn start<F, Fut>(&self, fingerprint: u64, slot: &mut Slot, fetch: F) -> Inflight

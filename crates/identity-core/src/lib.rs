@@ -5,6 +5,7 @@
 pub mod assertion;
 pub mod authority;
 pub mod cache;
+pub mod challenge;
 pub mod clock;
 pub mod entra;
 pub mod env;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod platform;
 #[cfg(feature = "process")]
 pub mod process;
+pub mod request;
 pub mod scopes;
 
 pub use assertion::ClientAssertion;
@@ -23,3 +25,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use env::Env;
 pub use error::{CredentialError, FailureKind, is_unavailable};
 pub use platform::Platform;
+pub use request::{AllowedTenants, TokenRequestExtras};

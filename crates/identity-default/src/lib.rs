@@ -45,6 +45,9 @@ pub struct DefaultAzureCredentialOptions {
     pub workload_identity_tenant_id: Option<String>,
     /// The tenant the developer tools ask for.
     pub tenant_id: Option<String>,
+    /// Tenants the Entra-based links may request tokens from besides their
+    /// own, per request; `"*"` allows any (also `AZURE_ADDITIONALLY_ALLOWED_TENANTS`).
+    pub additionally_allowed_tenants: Vec<String>,
     /// How long `az`/`azd` may run (default 10 s).
     pub process_timeout: Option<Duration>,
     /// Fail in `new` unless `AZURE_TOKEN_CREDENTIALS` is set.
@@ -112,6 +115,7 @@ impl DefaultAzureCredential {
                     link,
                     EnvironmentCredential::new(Some(EnvironmentCredentialOptions {
                         client_options: options.client_options.clone(),
+                        additionally_allowed_tenants: options.additionally_allowed_tenants.clone(),
                         platform: options.platform.clone(),
                     })),
                 ),
@@ -120,6 +124,9 @@ impl DefaultAzureCredential {
                     WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
                         credential_options: ClientAssertionCredentialOptions {
                             client_options: options.client_options.clone(),
+                            additionally_allowed_tenants: options
+                                .additionally_allowed_tenants
+                                .clone(),
                             platform: options.platform.clone(),
                         },
                         client_id: options.workload_identity_client_id.clone(),

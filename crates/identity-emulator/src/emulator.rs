@@ -263,6 +263,14 @@ impl Emulator {
         resource::AUDIENCE
     }
 
+    /// Makes the protected resource refuse tokens issued without claims with a
+    /// claims challenge (`WWW-Authenticate: Bearer ... error="insufficient_claims",
+    /// claims="<base64>"`), as a CAE-enabled resource does after a revocation
+    /// event. Tokens requested with the challenge's claims are then accepted.
+    pub fn set_resource_claims_challenge(&self, enabled: bool) {
+        self.inner.shared.lock().resource_challenges = enabled;
+    }
+
     /// Every request received so far (the latest 100 000), oldest first.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.inner.shared.lock().log.iter().cloned().collect()

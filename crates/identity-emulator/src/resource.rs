@@ -34,7 +34,19 @@ pub(crate) fn serve(shared: &Shared, request: &LoggedRequest) -> Reply {
             "the Authorization header is not a bearer token",
         );
     };
+    let challenging = shared.lock().resource_challenges;
     match verify(shared, token.trim()) {
+        Ok(claims) if claims.aud == AUDIENCE && challenging && claims.xms_cc.is_none() => {
+            use base64::Engine as _;
+            let wanted = json!({ "access_token": { "nbf": { "essential": true, "value": crate::entra::now_secs().to_string() } } });
+            let encoded = base64::engine::general_purpose::STANDARD.encode(wanted.to_string());
+            let header = format!(
+                "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{encoded}\"",
+                shared.base_url
+            );
+            Reply::json(401, &json!({ "error": "insufficient_claims", "error_description": "the token must be renewed with the claims in the challenge" }))
+                .with_header("www-authenticate", header)
+        }
         Ok(claims) if claims.aud == AUDIENCE => Reply::json(
             200,
             &json!({ "message": "token accepted", "appid": claims.appid, "tid": claims.tid, "oid": claims.oid }),

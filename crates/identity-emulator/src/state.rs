@@ -58,12 +58,16 @@ pub(crate) struct State {
     pub(crate) log: VecDeque<LoggedRequest>,
     pub(crate) faults: FaultPlan,
     pub(crate) identities: MachineIdentities,
+    /// The protected resource answers tokens issued without claims with a
+    /// claims challenge (as a CAE-enabled resource does after an event).
+    pub(crate) resource_challenges: bool,
 }
 
 impl State {
     pub(crate) fn new(arc_directory: std::path::PathBuf) -> Self {
         Self {
             identities: MachineIdentities::new(arc_directory),
+            resource_challenges: false,
             tenants: HashMap::new(),
             lifetime: TokenLifetime {
                 expires_in: Duration::from_secs(3599),

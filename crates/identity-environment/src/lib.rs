@@ -16,6 +16,9 @@ const NAME: &str = "EnvironmentCredential";
 pub struct EnvironmentCredentialOptions {
     /// HTTP pipeline options for the credential it builds.
     pub client_options: ClientOptions,
+    /// Tenants the credential may request tokens from besides its own (see
+    /// `ClientSecretCredentialOptions::additionally_allowed_tenants`).
+    pub additionally_allowed_tenants: Vec<String>,
     /// Where the variables (and the time) are read from.
     pub platform: Platform,
 }
@@ -79,6 +82,7 @@ impl EnvironmentCredential {
                     secret.into(),
                     Some(ClientSecretCredentialOptions {
                         client_options: options.client_options,
+                        additionally_allowed_tenants: options.additionally_allowed_tenants.clone(),
                         platform: options.platform.clone(),
                     }),
                 )?,
@@ -125,6 +129,7 @@ fn certificate_credential(
         Some(ClientCertificateCredentialOptions {
             client_options: options.client_options.clone(),
             password: env.var("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Into::into),
+            additionally_allowed_tenants: options.additionally_allowed_tenants.clone(),
             platform: options.platform.clone(),
             ..Default::default()
         }),

@@ -473,10 +473,13 @@ impl TokenCredential for ManagedIdentityCredential {
         scopes: &[&str],
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
-        self.inner
-            .cache
-            .get_or_fetch(scopes, None, None, || {
-                let checked = match scopes {
+        // Managed identity has one tenant: a requested tenant is ignored, as
+        // the other Azure SDKs do. A claims challenge skips the cache.
+        let fresh = identity_core::TokenRequestExtras::from_options(options.as_ref())
+            .claims
+            .is_some();
+        let fetch = || {
+            let checked = match scopes {
                     [scope] => validate_scopes(NAME, scopes).map(|()| scope_to_resource(scope).to_owned()),
                     _ => Err(CredentialError::failed(
                         NAME,
@@ -485,16 +488,25 @@ impl TokenCredential for ManagedIdentityCredential {
                     .with_fix("ask for one resource's scope per get_token call, such as https://vault.azure.net/.default")
                     .with_anchor(anchors::INVALID_INPUT)),
                 };
-                let inner = Arc::clone(&self.inner);
-                let ctx = options.map(|o| o.method_options.context.into_owned()).unwrap_or_default();
-                async move {
-                    match checked {
-                        Ok(resource) => inner.fetch(ctx, resource).await,
-                        Err(error) => Err(error),
-                    }
+            let inner = Arc::clone(&self.inner);
+            let ctx = options
+                .map(|o| o.method_options.context.into_owned())
+                .unwrap_or_default();
+            async move {
+                match checked {
+                    Ok(resource) => inner.fetch(ctx, resource).await,
+                    Err(error) => Err(error),
                 }
-            })
-            .await
+            }
+        };
+        if fresh {
+            self.inner.cache.fetch_now(scopes, None, None, fetch).await
+        } else {
+            self.inner
+                .cache
+                .get_or_fetch(scopes, None, None, fetch)
+                .await
+        }
     }
 }
 

@@ -2,9 +2,15 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Claims challenges (CAE) with azure_core's bearer-token policy.
+pub mod challenge {
+    pub use identity_core::challenge::{ClaimsChallenge, challenge_claims};
+}
+
 pub use identity_core::{
     AccessToken, ClientAssertion, Clock, CredentialError, Env, FailureKind, ManualClock, Platform,
-    Secret, SecretBytes, SystemClock, TokenCredential, TokenRequestOptions, is_unavailable,
+    Secret, SecretBytes, SystemClock, TokenCredential, TokenRequestExtras, TokenRequestOptions,
+    is_unavailable,
 };
 
 /// Errors: [`CredentialError`], troubleshooting anchors, helpers.

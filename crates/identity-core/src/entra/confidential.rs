@@ -3,7 +3,7 @@
 
 use super::{ClientAuth, EntraClient, TokenRequest};
 use crate::{
-    CredentialError, Platform, Secret, TokenRequestOptions,
+    AllowedTenants, CredentialError, Platform, Secret, TokenRequestExtras, TokenRequestOptions,
     authority::{validate_not_empty, validate_tenant_id},
     cache::{FetchedToken, Lookup, RefreshRule, TokenCache},
     scopes::validate_scopes,
@@ -35,6 +35,7 @@ pub struct ConfidentialClient {
     tenant_id: String,
     client_id: String,
     entra: EntraClient,
+    allowed_tenants: AllowedTenants,
     cache: TokenCache,
 }
 
@@ -46,6 +47,7 @@ impl ConfidentialClient {
         tenant_id: String,
         client_id: String,
         client_options: ClientOptions,
+        additionally_allowed_tenants: &[String],
         platform: &Platform,
     ) -> Result<Self, CredentialError> {
         validate_tenant_id(credential, &tenant_id)?;
@@ -56,6 +58,7 @@ impl ConfidentialClient {
             tenant_id,
             client_id,
             entra,
+            allowed_tenants: AllowedTenants::new(additionally_allowed_tenants, &platform.env),
             cache: TokenCache::new(Arc::clone(&platform.clock), RefreshRule::Standard),
         })
     }
@@ -98,7 +101,19 @@ impl ConfidentialClient {
         P: FnOnce(Context<'static>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Proof, CredentialError>> + Send,
     {
-        self.cache.get_or_fetch(scopes, None, None, || {
+        let extras = TokenRequestExtras::from_options(options.as_ref());
+        let tenant = match self.allowed_tenants.resolve(
+            self.credential,
+            &self.tenant_id,
+            extras.tenant_id.as_deref(),
+        ) {
+            Ok(tenant) => tenant.to_owned(),
+            Err(error) => return Lookup::failed(error),
+        };
+        // The credential's own tenant is the default key; others are keyed apart.
+        let tenant_key = (tenant != self.tenant_id).then_some(tenant.as_str());
+        let claims_key = extras.cache_key();
+        let fetch = || {
             // Checked when a request would be sent: a cached key passed already.
             let invalid = validate_scopes(self.credential, scopes).err();
             let this = Arc::clone(self);
@@ -107,18 +122,29 @@ impl ConfidentialClient {
                 .map(|o| o.method_options.context.into_owned())
                 .unwrap_or_default();
             let proof = make_proof();
+            let claims = extras.claims_parameter();
+            let tenant = tenant.clone();
             async move {
                 match invalid {
                     Some(error) => Err(error),
-                    None => this.fetch(scopes, ctx, proof).await,
+                    None => this.fetch(scopes, &tenant, claims, ctx, proof).await,
                 }
             }
-        })
+        };
+        if extras.claims.is_some() {
+            // A claims challenge: the cached token is what was refused.
+            self.cache.fetch_now(scopes, tenant_key, claims_key, fetch)
+        } else {
+            self.cache
+                .get_or_fetch(scopes, tenant_key, claims_key, fetch)
+        }
     }
 
     async fn fetch<P, Fut>(
         &self,
         scopes: Vec<String>,
+        tenant: &str,
+        claims: Option<String>,
         ctx: Context<'static>,
         proof: P,
     ) -> Result<FetchedToken, CredentialError>
@@ -133,21 +159,13 @@ impl ConfidentialClient {
             Proof::Assertion(assertion) => ClientAuth::Assertion(assertion),
         };
         let request = TokenRequest {
-            tenant: &self.tenant_id,
+            tenant,
             client_id: &self.client_id,
             scopes: &scopes,
-            claims: None,
+            claims: claims.as_deref(),
             auth,
         };
-        let secret = match &proof {
-            Proof::Secret(secret) => secret.secret(),
-            Proof::Assertion(assertion) => assertion.as_str(),
-        };
-        // A service or proxy may echo the request in its error body.
-        self.entra
-            .request_token(&ctx, request)
-            .await
-            .map_err(|error| error.redacting(secret))
+        self.entra.request_token(&ctx, request).await
     }
 }
 
