@@ -19,6 +19,21 @@ const NO_OPENSSL: &[&str] = &[
     "identity-default",
 ];
 
+/// Crates whose default build must compile no TLS stack and no crypto library
+/// at all: every endpoint they talk to by default is plain http on the machine.
+const NO_TLS: &[&str] = &["identity-msi"];
+
+/// TLS stacks and crypto libraries.
+const TLS_OR_CRYPTO: &[&str] = &[
+    "rustls",
+    "aws-lc-sys",
+    "aws-lc-rs",
+    "ring",
+    "openssl",
+    "openssl-sys",
+    "native-tls",
+];
+
 /// Packages that build or link the OpenSSL C library.
 const LINKS_OPENSSL: &[&str] = &["openssl", "openssl-sys", "openssl-src", "native-tls"];
 
@@ -128,5 +143,29 @@ fn check_no_openssl() -> Result<(), String> {
         }
     }
     eprintln!("no openssl in: {}", NO_OPENSSL.join(", "));
+    for package in NO_TLS {
+        let tree = cargo_output(&[
+            "tree",
+            "--package",
+            package,
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+        ])?;
+        let offenders: Vec<&str> = tree
+            .lines()
+            .filter(|line| {
+                TLS_OR_CRYPTO.contains(&line.split_whitespace().next().unwrap_or_default())
+            })
+            .collect();
+        if !offenders.is_empty() {
+            return Err(format!(
+                "{package} with default features pulls in {} (it needs no TLS by default)",
+                offenders.join(", ")
+            ));
+        }
+    }
+    eprintln!("no TLS stack or crypto library in: {}", NO_TLS.join(", "));
     Ok(())
 }
