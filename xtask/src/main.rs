@@ -3,6 +3,7 @@
 //! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency rules).
 //! - `demo`: the main job: tokens from every credential against the emulator.
 //! - `bench`: performance figures, ours against the official `azure_identity`.
+//! - `size`: build cost and binary size of sample apps, ours against the official crate.
 
 #![forbid(unsafe_code)]
 // A command-line tool reports on stdout/stderr.
@@ -10,6 +11,7 @@
 
 mod ci;
 mod run;
+mod size;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,8 @@ commands:
   ci       run every check CI runs (fmt, clippy, tests, docs, dependency rules)
   demo     start the emulator and obtain a token through every credential
   bench    measure ours against the official azure_identity (release build)
+  size     cold builds of sample apps, ours and the official crate's: units, seconds, bytes
+           (cargo xtask size [msi] [secret] [default])
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
             ],
             rest,
         ),
+        Some("size") => size::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
