@@ -53,10 +53,16 @@ pub async fn call_protected_resource(
     emulator: &Emulator,
     credential: Arc<dyn TokenCredential>,
 ) -> azure_core::Result<StatusCode> {
-    let bearer: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(
-        credential,
-        [resource_scope(emulator)],
-    ));
+    let policy = BearerTokenAuthorizationPolicy::new(credential, [resource_scope(emulator)]);
+    send_to_resource(emulator, policy).await
+}
+
+/// GETs the protected resource through a pipeline holding `bearer`.
+async fn send_to_resource(
+    emulator: &Emulator,
+    bearer: BearerTokenAuthorizationPolicy,
+) -> azure_core::Result<StatusCode> {
+    let bearer: Arc<dyn Policy> = Arc::new(bearer);
     let options = ClientOptions {
         transport: Some(Transport::new(Arc::new(LoopbackHttpsClient::new()))),
         ..Default::default()
@@ -102,24 +108,7 @@ pub async fn call_protected_resource_with_challenges(
     credential: Arc<dyn TokenCredential>,
 ) -> azure_core::Result<StatusCode> {
     let scope = resource_scope(emulator);
-    let bearer: Arc<dyn Policy> = Arc::new(
-        BearerTokenAuthorizationPolicy::new(credential, [scope.clone()])
-            .with_on_challenge(Arc::new(identity::challenge::ClaimsChallenge::new([scope]))),
-    );
-    let options = ClientOptions {
-        transport: Some(Transport::new(Arc::new(LoopbackHttpsClient::new()))),
-        ..Default::default()
-    };
-    let pipeline = Pipeline::new(
-        Some("identity-tests"),
-        Some("0"),
-        options,
-        vec![bearer],
-        vec![],
-        None,
-    );
-    let url = Url::parse(&emulator.resource_url().replacen("http://", "https://", 1))?;
-    let mut request = Request::new(url, Method::Get);
-    let response = pipeline.send(&Context::new(), &mut request, None).await?;
-    Ok(response.status())
+    let policy = BearerTokenAuthorizationPolicy::new(credential, [scope.clone()])
+        .with_on_challenge(Arc::new(identity::challenge::ClaimsChallenge::new([scope])));
+    send_to_resource(emulator, policy).await
 }

@@ -116,56 +116,44 @@ pub(crate) fn run() -> Result<(), String> {
 }
 
 fn check_no_openssl() -> Result<(), String> {
+    // `openssl-probe` is not OpenSSL: a pure-Rust crate that rustls's
+    // platform verifier uses to find the system's CA certificates.
     for package in NO_OPENSSL {
-        let tree = cargo_output(&[
-            "tree",
-            "--package",
-            package,
-            "--edges",
-            "normal",
-            "--prefix",
-            "none",
-        ])?;
-        // `openssl-probe` is not OpenSSL: a pure-Rust crate that rustls's
-        // platform verifier uses to find the system's CA certificates.
-        let offenders: Vec<&str> = tree
-            .lines()
-            .filter(|line| {
-                let name = line.split_whitespace().next().unwrap_or_default();
-                LINKS_OPENSSL.contains(&name)
-            })
-            .collect();
-        if !offenders.is_empty() {
-            return Err(format!(
-                "{package} pulls in {} in its normal dependencies",
-                offenders.join(", ")
-            ));
-        }
+        forbid_in_tree(package, LINKS_OPENSSL, "in its normal dependencies")?;
     }
     eprintln!("no openssl in: {}", NO_OPENSSL.join(", "));
     for package in NO_TLS {
-        let tree = cargo_output(&[
-            "tree",
-            "--package",
+        forbid_in_tree(
             package,
-            "--edges",
-            "normal",
-            "--prefix",
-            "none",
-        ])?;
-        let offenders: Vec<&str> = tree
-            .lines()
-            .filter(|line| {
-                TLS_OR_CRYPTO.contains(&line.split_whitespace().next().unwrap_or_default())
-            })
-            .collect();
-        if !offenders.is_empty() {
-            return Err(format!(
-                "{package} with default features pulls in {} (it needs no TLS by default)",
-                offenders.join(", ")
-            ));
-        }
+            TLS_OR_CRYPTO,
+            "with default features (it needs no TLS by default)",
+        )?;
     }
     eprintln!("no TLS stack or crypto library in: {}", NO_TLS.join(", "));
     Ok(())
+}
+
+/// Fails when `package`'s default normal dependency tree holds any of `forbidden`.
+fn forbid_in_tree(package: &str, forbidden: &[&str], context: &str) -> Result<(), String> {
+    let tree = cargo_output(&[
+        "tree",
+        "--package",
+        package,
+        "--edges",
+        "normal",
+        "--prefix",
+        "none",
+    ])?;
+    let offenders: Vec<&str> = tree
+        .lines()
+        .filter(|line| forbidden.contains(&line.split_whitespace().next().unwrap_or_default()))
+        .collect();
+    if offenders.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{package} pulls in {} {context}",
+            offenders.join(", ")
+        ))
+    }
 }
