@@ -10,7 +10,9 @@
 
 use azure_core::http::{ClientOptions, RetryOptions};
 use identity::{ClientSecretCredential, TokenCredential};
-use identity_emulator::{DEFAULT_CLIENT_SECRET, Emulator, Fault, FaultTarget};
+use identity_emulator::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Emulator, Fault, FaultTarget,
+};
 use identity_tests::{client_options, secret_credential};
 use std::{sync::Arc, time::Duration};
 
@@ -161,5 +163,75 @@ async fn scope_order_does_not_matter_and_tokens_are_refetched_after_expiry() {
     assert!(
         wait_for_requests(&emulator, 3).await >= 3,
         "a refresh ran in the background"
+    );
+}
+
+/// Many tasks, several tenants, scopes and CAE on and off, tokens expiring
+/// during the run: every caller gets a token for exactly its own key, never an
+/// expired one, and requests stay within one per key per token lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_across_keys_never_get_another_keys_token() {
+    use identity::TokenRequestExtras;
+    const OTHER: &str = "c0ffee00-0000-4000-8000-00000000ca5e";
+    let emulator = Emulator::start().await.unwrap();
+    emulator.add_secret_app(OTHER, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET);
+    // 11 s tokens are usable for 1 s (the cache stops 10 s before expiry).
+    emulator.set_token_lifetime(Duration::from_secs(11), None);
+    let credential = identity::ClientSecretCredential::new(
+        DEFAULT_TENANT,
+        DEFAULT_CLIENT_ID.into(),
+        DEFAULT_CLIENT_SECRET.into(),
+        Some(identity::ClientSecretCredentialOptions {
+            client_options: client_options(&emulator),
+            additionally_allowed_tenants: vec![OTHER.into()],
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for round in 0..6u64 {
+        for i in 0..64u64 {
+            let credential = Arc::clone(&credential);
+            let emulator = emulator.clone();
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(round * 500 + i % 7)).await;
+                let tenant = if i % 2 == 0 { DEFAULT_TENANT } else { OTHER };
+                let resource = format!("https://r{}.stress.test", i % 8);
+                let mut extras = TokenRequestExtras::new().tenant_id(tenant);
+                if i % 3 == 0 {
+                    extras = extras.enable_cae();
+                }
+                let token = credential
+                    .get_token(
+                        &[&format!("{resource}/.default")],
+                        Some(extras.into_options()),
+                    )
+                    .await
+                    .unwrap();
+                let claims = emulator
+                    .verify_access_token(token.token.secret())
+                    .expect("never expired");
+                assert_eq!(
+                    (claims.tid.as_str(), claims.aud.as_str()),
+                    (tenant, resource.as_str())
+                );
+                assert_eq!(
+                    claims.xms_cc.is_some(),
+                    i % 3 == 0,
+                    "CAE tokens stay with CAE callers"
+                );
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let keys = 2 * 8 * 2;
+    let lifetimes = started.elapsed().as_secs() + 1;
+    let requests = emulator.request_count(TOKEN_PATH);
+    assert!(
+        requests as u64 <= keys * (lifetimes + 1),
+        "{requests} requests for {keys} keys over {lifetimes} s"
     );
 }
