@@ -203,13 +203,14 @@ impl TokenCredential for AzureDeveloperCliCredential {
         options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         let extras = identity_core::TokenRequestExtras::from_options(options.as_ref());
+        // The options' tenant was checked in `new`; a per-request one is checked here.
+        if let Some(requested) = &extras.tenant_id {
+            validate_tenant_id(NAME, requested).map_err(CredentialError::into_azure_error)?;
+        }
         let tenant = extras
             .tenant_id
-            .clone()
-            .or_else(|| self.inner.tenant_id.clone());
-        if let Some(tenant) = &tenant {
-            validate_tenant_id(NAME, tenant).map_err(CredentialError::into_azure_error)?;
-        }
+            .as_deref()
+            .or(self.inner.tenant_id.as_deref());
         let fetch = || {
             let checked = validate_scopes(NAME, scopes).and_then(|()| {
                 scopes
@@ -218,18 +219,14 @@ impl TokenCredential for AzureDeveloperCliCredential {
                 Ok(scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
             });
             let inner = Arc::clone(&self.inner);
-            let (tenant, claims) = (tenant.clone(), extras.claims.clone());
+            let (tenant, claims) = (tenant.map(str::to_owned), extras.claims.clone());
             async move { inner.fetch(checked?, tenant, claims).await }
         };
         let cache = &self.inner.cache;
         if extras.claims.is_some() {
-            cache
-                .fetch_now(scopes, tenant.as_deref(), None, fetch)
-                .await
+            cache.fetch_now(scopes, tenant, None, fetch).await
         } else {
-            cache
-                .get_or_fetch(scopes, tenant.as_deref(), None, fetch)
-                .await
+            cache.get_or_fetch(scopes, tenant, None, fetch).await
         }
     }
 }

@@ -165,16 +165,17 @@ impl TokenCredential for AzureCliCredential {
             )
             .into_azure_error());
         }
+        // The options' tenant was checked in `new`; a per-request one is checked here.
+        if let Some(requested) = &extras.tenant_id {
+            validate_tenant_id(NAME, requested).map_err(CredentialError::into_azure_error)?;
+        }
         let tenant = extras
             .tenant_id
-            .clone()
-            .or_else(|| self.inner.tenant_id.clone());
-        if let Some(tenant) = &tenant {
-            validate_tenant_id(NAME, tenant).map_err(CredentialError::into_azure_error)?;
-        }
+            .as_deref()
+            .or(self.inner.tenant_id.as_deref());
         self.inner
             .cache
-            .get_or_fetch(scopes, tenant.as_deref(), None, || {
+            .get_or_fetch(scopes, tenant, None, || {
                 let checked = match scopes {
                     [scope] => validate_scopes(NAME, scopes)
                         .and_then(|()| check_argument(NAME, "the scope", scope, scope_char))
@@ -190,7 +191,7 @@ impl TokenCredential for AzureCliCredential {
                     .with_anchor(anchors::INVALID_INPUT)),
                 };
                 let inner = Arc::clone(&self.inner);
-                let tenant = tenant.clone();
+                let tenant = tenant.map(str::to_owned);
                 async move { inner.fetch(checked?, tenant).await }
             })
             .await

@@ -107,11 +107,12 @@ impl ConfidentialClient {
             &self.tenant_id,
             extras.tenant_id.as_deref(),
         ) {
-            Ok(tenant) => tenant.to_owned(),
+            Ok(tenant) => tenant,
             Err(error) => return Lookup::failed(error),
         };
-        // The credential's own tenant is the default key; others are keyed apart.
-        let tenant_key = (tenant != self.tenant_id).then_some(tenant.as_str());
+        // The credential's own tenant is the default key; others are keyed
+        // apart. Borrowed, not copied: this runs on every cached read.
+        let tenant_key = (tenant != self.tenant_id).then_some(tenant);
         let claims_key = extras.cache_key();
         let fetch = || {
             // Checked when a request would be sent: a cached key passed already.
@@ -123,7 +124,7 @@ impl ConfidentialClient {
                 .unwrap_or_default();
             let proof = make_proof();
             let claims = extras.claims_parameter();
-            let tenant = tenant.clone();
+            let tenant = tenant.to_owned();
             async move {
                 match invalid {
                     Some(error) => Err(error),
