@@ -26,7 +26,7 @@ pub const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_PROCESS_OUTPUT: usize = 1024 * 1024;
 
 /// A program to run.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ProcessRequest {
     /// The program's path (see [`find_program`]).
     pub program: PathBuf,
@@ -44,8 +44,24 @@ pub struct ProcessRequest {
     pub max_output: usize,
 }
 
+// The environment can hold secrets (AZURE_CLIENT_SECRET...): names only.
+impl fmt::Debug for ProcessRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names =
+            |vars: &[(String, String)]| vars.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        f.debug_struct("ProcessRequest")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("env", &self.env.as_deref().map(names))
+            .field("extra_env", &names(&self.extra_env))
+            .field("current_dir", &self.current_dir)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a program printed and how it ended.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ProcessOutput {
     /// The exit code; `None` when a signal ended it.
     pub status: Option<i32>,
@@ -53,6 +69,17 @@ pub struct ProcessOutput {
     pub stdout: Vec<u8>,
     /// Standard error (at most `max_output` bytes).
     pub stderr: Vec<u8>,
+}
+
+// stdout holds the tool's token: lengths only.
+impl fmt::Debug for ProcessOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessOutput")
+            .field("status", &self.status)
+            .field("stdout_bytes", &self.stdout.len())
+            .field("stderr_bytes", &self.stderr.len())
+            .finish()
+    }
 }
 
 /// Why a program produced no output to read.
@@ -352,6 +379,20 @@ mod tests {
             TokioExecutor.run(missing).await,
             Err(ProcessError::NotFound)
         ));
+    }
+
+    #[test]
+    fn debug_shows_variable_names_not_values() {
+        let mut shown = request("true", Duration::from_secs(1));
+        shown.env = Some(vec![(
+            "AZURE_CLIENT_SECRET".into(),
+            "TOPSECRET-VALUE".into(),
+        )]);
+        let text = format!("{shown:?}");
+        assert!(
+            text.contains("AZURE_CLIENT_SECRET") && !text.contains("TOPSECRET"),
+            "{text}"
+        );
     }
 
     #[test]
