@@ -203,7 +203,6 @@ pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// A complete response, body read under the size cap.
-#[derive(Debug)]
 pub struct Exchange {
     /// The status of the final attempt.
     pub status: StatusCode,
@@ -213,6 +212,17 @@ pub struct Exchange {
     pub body: Bytes,
     /// How many attempts were sent.
     pub attempts: u32,
+}
+
+// A successful body holds a token: its length only.
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why an exchange produced no response.
