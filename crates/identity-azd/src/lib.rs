@@ -10,7 +10,10 @@ use identity_core::{
     authority::validate_tenant_id,
     cache::{FetchedToken, RefreshRule, TokenCache},
     error::anchors,
-    process::{DEFAULT_PROCESS_TIMEOUT, ProcessOutput, TokioExecutor, Tool, check_argument},
+    process::{
+        DEFAULT_PROCESS_TIMEOUT, ProcessOutput, TokioExecutor, Tool, check_argument,
+        exit_description, quote,
+    },
     scopes::validate_scopes,
 };
 use serde_json::Value;
@@ -24,6 +27,7 @@ const TOOL: Tool = Tool {
     credential: NAME,
     program: "azd",
     install_hint: "install the Azure Developer CLI (https://aka.ms/azd) and run `azd auth login`",
+    output_hint: "run `azd auth token --output json` in a terminal; update azd if its output looks different",
     anchor: anchors::AZD,
 };
 
@@ -122,35 +126,16 @@ fn parse(output: &ProcessOutput, now: OffsetDateTime) -> Result<FetchedToken, Cr
     if output.status != Some(0) {
         return Err(failure(output));
     }
-    let bad = |why: &str| {
-        CredentialError::failed(NAME, format!("azd printed {why}"))
-            .with_fix("run `azd auth token --output json` in a terminal; update azd if its output looks different")
-            .with_anchor(anchors::AZD)
-    };
-    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&output.stdout) else {
-        return Err(bad(&format!(
-            "something other than a JSON object ({} bytes)",
-            output.stdout.len()
-        )));
-    };
-    let token = match fields.get("token") {
-        Some(Value::String(t)) if !t.trim().is_empty() => t.trim().to_owned(),
-        _ => return Err(bad("JSON without a token")),
-    };
+    let fields = TOOL.json_fields(output)?;
+    let token = TOOL.token_field(&fields, "token")?;
     let expires_on = fields
         .get("expiresOn")
         .and_then(Value::as_str)
         .and_then(|text| {
             OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()
         })
-        .ok_or_else(|| bad("JSON without an RFC 3339 expiresOn"))?;
-    if expires_on <= now {
-        return Err(bad("a token that has already expired"));
-    }
-    Ok(FetchedToken::new(AccessToken::new(
-        token,
-        expires_on.to_offset(time::UtcOffset::UTC),
-    )))
+        .ok_or_else(|| TOOL.bad_output("JSON without an RFC 3339 expiresOn"))?;
+    TOOL.fetched(token, expires_on, now)
 }
 
 /// azd reports errors as JSON lines on stderr (`{"data":{"message":...}}`);
@@ -167,15 +152,12 @@ fn failure(output: &ProcessOutput) -> CredentialError {
         })
         .filter(|m| !m.is_empty())
         .collect();
-    let mut said = if messages.is_empty() {
-        stderr.trim().to_owned()
+    let joined = messages.join(" ");
+    let said = quote(if messages.is_empty() {
+        &stderr
     } else {
-        messages.join(" ")
-    };
-    said = said.replace('\n', " ");
-    if said.chars().count() > 400 {
-        said = said.chars().take(400).collect::<String>() + "…";
-    }
+        &joined
+    });
     if said.contains("azd auth login") || said.contains("not logged in") {
         return CredentialError::unavailable(
             NAME,
@@ -184,10 +166,7 @@ fn failure(output: &ProcessOutput) -> CredentialError {
         .with_fix("run `azd auth login`")
         .with_anchor(anchors::AZD);
     }
-    let exit = output.status.map_or_else(
-        || "was killed by a signal".to_owned(),
-        |c| format!("exited with {c}"),
-    );
+    let exit = exit_description(output);
     CredentialError::failed(NAME, format!("azd {exit}: {said}"))
         .with_fix(
             "run `azd auth token --output json --scope <scope>` in a terminal to see the details",

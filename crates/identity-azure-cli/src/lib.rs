@@ -18,10 +18,11 @@ pub use identity_core::process::Executor;
 
 const NAME: &str = "AzureCliCredential";
 
-const TOOL: Tool = Tool {
+pub(crate) const TOOL: Tool = Tool {
     credential: NAME,
     program: "az",
     install_hint: "install the Azure CLI (https://aka.ms/azure-cli) and run `az login`",
+    output_hint: "run `az account get-access-token --output json` in a terminal; update the Azure CLI if its output looks different",
     anchor: anchors::AZURE_CLI,
 };
 

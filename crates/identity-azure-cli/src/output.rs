@@ -1,10 +1,13 @@
 //! Reading `az account get-access-token` results and failures.
 
-use crate::NAME;
+use crate::{NAME, TOOL};
 use azure_core::time::OffsetDateTime;
 use identity_core::{
-    AccessToken, CredentialError, cache::FetchedToken, entra::parse_seconds, error::anchors,
-    process::ProcessOutput,
+    CredentialError,
+    cache::FetchedToken,
+    entra::parse_seconds,
+    error::anchors,
+    process::{ProcessOutput, exit_description, quote},
 };
 use serde_json::Value;
 use time::{PrimitiveDateTime, macros::format_description};
@@ -19,35 +22,18 @@ pub(crate) fn parse(
         return Err(failure(output));
     }
     // Warnings on stderr with exit code 0 are az's business, not a failure.
-    let bad = |why: &str| {
-        CredentialError::failed(NAME, format!("az printed {why}"))
-            .with_fix("run `az account get-access-token --output json` in a terminal; update the Azure CLI if its output looks different")
-            .with_anchor(anchors::AZURE_CLI)
-    };
-    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&output.stdout) else {
-        return Err(bad(&format!(
-            "something other than a JSON object ({} bytes)",
-            output.stdout.len()
-        )));
-    };
-    let token = match fields.get("accessToken") {
-        Some(Value::String(t)) if !t.trim().is_empty() => t.trim().to_owned(),
-        _ => return Err(bad("JSON without an accessToken")),
-    };
+    let fields = TOOL.json_fields(output)?;
+    let token = TOOL.token_field(&fields, "accessToken")?;
     let expires_on = match fields.get("expires_on").and_then(parse_seconds) {
         Some(epoch) => OffsetDateTime::from_unix_timestamp(epoch)
-            .map_err(|_| bad("an expires_on out of range"))?,
+            .map_err(|_| TOOL.bad_output("an expires_on out of range"))?,
         None => match fields.get("expiresOn").and_then(Value::as_str) {
-            Some(text) => {
-                utc_time(text).ok_or_else(|| bad("an expiresOn that is not a date and time"))?
-            }
-            None => return Err(bad("JSON without expires_on or expiresOn")),
+            Some(text) => utc_time(text)
+                .ok_or_else(|| TOOL.bad_output("an expiresOn that is not a date and time"))?,
+            None => return Err(TOOL.bad_output("JSON without expires_on or expiresOn")),
         },
     };
-    if expires_on <= now {
-        return Err(bad("a token that has already expired"));
-    }
-    Ok(FetchedToken::new(AccessToken::new(token, expires_on)))
+    TOOL.fetched(token, expires_on, now)
 }
 
 /// `expiresOn`, a zone-less "2026-11-22 14:06:05.000000": az prints local
@@ -73,14 +59,8 @@ fn failure(output: &ProcessOutput) -> CredentialError {
         .map(|l| l.strip_prefix("ERROR: ").unwrap_or(l))
         .take(3)
         .collect();
-    let mut said = said.join(" ");
-    if said.chars().count() > 400 {
-        said = said.chars().take(400).collect::<String>() + "…";
-    }
-    let exit = output.status.map_or_else(
-        || "was killed by a signal".to_owned(),
-        |c| format!("exited with {c}"),
-    );
+    let said = quote(&said.join(" "));
+    let exit = exit_description(output);
     let logged_out = (stderr.contains("az login") || stderr.contains("az account set"))
         && !stderr.contains("AADSTS");
     if logged_out {

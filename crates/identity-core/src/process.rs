@@ -252,9 +252,14 @@ pub struct Tool {
     pub program: &'static str,
     /// What to do when it is not installed.
     pub install_hint: &'static str,
+    /// What to do when its output cannot be read.
+    pub output_hint: &'static str,
     /// The troubleshooting anchor.
     pub anchor: &'static str,
 }
+
+/// The most of a tool's error text quoted in an error.
+const MAX_QUOTED_CHARS: usize = 400;
 
 impl Tool {
     /// Runs the tool with `args` (already validated), from [`tool_directory`],
@@ -303,6 +308,76 @@ impl Tool {
             return Err(not_installed());
         }
         Ok(output)
+    }
+}
+
+impl Tool {
+    /// Output that is not what the tool should print. The message never
+    /// quotes stdout, which may hold a token.
+    pub fn bad_output(&self, why: &str) -> crate::CredentialError {
+        crate::CredentialError::failed(self.credential, format!("{} printed {why}", self.program))
+            .with_fix(self.output_hint)
+            .with_anchor(self.anchor)
+    }
+
+    /// A successful run's stdout as a JSON object.
+    pub fn json_fields(
+        &self,
+        output: &ProcessOutput,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, crate::CredentialError> {
+        match serde_json::from_slice(&output.stdout) {
+            Ok(serde_json::Value::Object(fields)) => Ok(fields),
+            _ => Err(self.bad_output(&format!(
+                "something other than a JSON object ({} bytes)",
+                output.stdout.len()
+            ))),
+        }
+    }
+
+    /// The non-empty string field `name`, trimmed (the token).
+    pub fn token_field(
+        &self,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        name: &str,
+    ) -> Result<String, crate::CredentialError> {
+        match fields.get(name) {
+            Some(serde_json::Value::String(t)) if !t.trim().is_empty() => Ok(t.trim().to_owned()),
+            _ => Err(self.bad_output(&format!("JSON without a `{name}`"))),
+        }
+    }
+
+    /// The token, unless it has already expired.
+    pub fn fetched(
+        &self,
+        token: String,
+        expires_on: azure_core::time::OffsetDateTime,
+        now: azure_core::time::OffsetDateTime,
+    ) -> Result<crate::cache::FetchedToken, crate::CredentialError> {
+        if expires_on <= now {
+            return Err(self.bad_output("a token that has already expired"));
+        }
+        let utc = expires_on.to_offset(time::UtcOffset::UTC);
+        Ok(crate::cache::FetchedToken::new(crate::AccessToken::new(
+            token, utc,
+        )))
+    }
+}
+
+/// How a run ended, for messages: "exited with 1", "was killed by a signal".
+pub fn exit_description(output: &ProcessOutput) -> String {
+    output.status.map_or_else(
+        || "was killed by a signal".to_owned(),
+        |code| format!("exited with {code}"),
+    )
+}
+
+/// A tool's own words on one line, at most 400 characters.
+pub fn quote(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > MAX_QUOTED_CHARS {
+        line.chars().take(MAX_QUOTED_CHARS).collect::<String>() + "…"
+    } else {
+        line
     }
 }
 
