@@ -28,10 +28,13 @@ fn build(app: &str) -> Result<Built, String> {
     let root = root();
     let manifest = root.join("size").join(app).join("Cargo.toml");
     let target = root.join("target").join("size").join(app);
+    // Cold: nothing reused from an earlier run (the size profile then reuses
+    // only build scripts and proc macros from the release build; its time is
+    // not reported).
     let _ = std::fs::remove_dir_all(&target);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let run = |profile: &str| -> Result<(usize, f64), String> {
-        eprintln!("$ cargo build --profile {profile} --manifest-path size/{app}/Cargo.toml (cold)");
+        eprintln!("$ cargo build --profile {profile} --manifest-path size/{app}/Cargo.toml");
         let started = Instant::now();
         let output = Command::new(&cargo)
             .args(["build", "--profile", profile, "--manifest-path"])
@@ -56,7 +59,6 @@ fn build(app: &str) -> Result<Built, String> {
     let (units, seconds) = run("release")?;
     let binary = format!("size-{app}");
     let release_bytes = bytes(&target.join("release").join(&binary))?;
-    // The size profile reuses nothing useful for timing; only its bytes count.
     run("size")?;
     let size_bytes = bytes(&target.join("size").join(&binary))?;
     Ok(Built {

@@ -52,19 +52,27 @@ impl EnvironmentCredential {
         let env = &options.platform.env;
         let tenant = env.var("AZURE_TENANT_ID");
         let client = env.var("AZURE_CLIENT_ID");
-        let secret = env.var("AZURE_CLIENT_SECRET");
-        let certificate = env.var("AZURE_CLIENT_CERTIFICATE_PATH");
-        let mut missing = Vec::new();
-        if tenant.is_none() {
-            missing.push("AZURE_TENANT_ID");
-        }
-        if client.is_none() {
-            missing.push("AZURE_CLIENT_ID");
-        }
-        if secret.is_none() && certificate.is_none() {
-            missing.push("AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)");
-        }
-        let (Some(tenant), Some(client), true) = (tenant, client, missing.is_empty()) else {
+        // A secret wins over a certificate path, as in the other Azure SDKs.
+        let proof = match (
+            env.var("AZURE_CLIENT_SECRET"),
+            env.var("AZURE_CLIENT_CERTIFICATE_PATH"),
+        ) {
+            (Some(secret), _) => Some(Ok(secret)),
+            (None, Some(path)) => Some(Err(path)),
+            (None, None) => None,
+        };
+        let missing: Vec<&str> = [
+            (tenant.is_none(), "AZURE_TENANT_ID"),
+            (client.is_none(), "AZURE_CLIENT_ID"),
+            (
+                proof.is_none(),
+                "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(absent, name)| absent.then_some(name))
+        .collect();
+        let (Some(tenant), Some(client), Some(proof)) = (tenant, client, proof) else {
             return Ok(Arc::new(Self {
                 state: State::Unavailable(
                     CredentialError::unavailable(NAME, format!("the environment does not configure a service principal: missing {}", missing.join(", ")))
@@ -73,8 +81,8 @@ impl EnvironmentCredential {
                 ),
             }));
         };
-        let state = match (secret, certificate) {
-            (Some(secret), _) => State::Ready {
+        let state = match proof {
+            Ok(secret) => State::Ready {
                 kind: "client secret",
                 credential: ClientSecretCredential::new(
                     &tenant,
@@ -87,8 +95,7 @@ impl EnvironmentCredential {
                     }),
                 )?,
             },
-            (None, Some(path)) => certificate_credential(tenant, client, &path, &options)?,
-            (None, None) => unreachable_state(),
+            Err(path) => certificate_credential(tenant, client, &path, &options)?,
         };
         Ok(Arc::new(Self { state }))
     }
@@ -101,14 +108,6 @@ impl EnvironmentCredential {
             State::Unavailable(_) => None,
         }
     }
-}
-
-/// Checked above: a secret or a certificate path is present.
-fn unreachable_state() -> State {
-    State::Unavailable(
-        CredentialError::unavailable(NAME, "no secret or certificate is configured")
-            .with_anchor(anchors::ENVIRONMENT),
-    )
 }
 
 #[cfg(feature = "client-certificate")]
