@@ -164,6 +164,16 @@ async fn the_assertion_is_made_per_request_not_per_call() {
         .unwrap();
     // Two scopes, two requests, two assertions: cached reads make none.
     assert_eq!(emulator.request_count("/oauth2/v2.0/token"), 2);
+    let assertions: Vec<String> = emulator
+        .requests()
+        .iter()
+        .filter_map(|r| r.form_value("client_assertion").map(str::to_owned))
+        .collect();
+    assert_eq!(assertions.len(), 2);
+    assert_ne!(
+        assertions[0], assertions[1],
+        "a fresh assertion for each request"
+    );
 }
 
 #[tokio::test]
