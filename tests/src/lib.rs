@@ -1,6 +1,9 @@
 //! Shared helpers for the end-to-end tests in `tests/`.
 #![forbid(unsafe_code)]
 
+mod log_watch;
+pub use log_watch::{events_checked, leaks, watch_logs};
+
 use azure_core::{
     cloud::{CloudConfiguration, CustomConfiguration},
     credentials::TokenCredential,
@@ -17,6 +20,7 @@ pub use identity_emulator::loopback::LoopbackHttpsClient;
 
 /// Client options pointing a credential at the emulator, as a custom cloud.
 pub fn client_options(emulator: &Emulator) -> ClientOptions {
+    watch_logs();
     let mut cloud = CustomConfiguration::default();
     cloud.authority_host = emulator.authority_host();
     ClientOptions {
@@ -31,6 +35,7 @@ pub fn secret_credential(
     client_options: ClientOptions,
     secret: &str,
 ) -> azure_core::Result<Arc<ClientSecretCredential>> {
+    watch_logs();
     ClientSecretCredential::new(
         DEFAULT_TENANT,
         DEFAULT_CLIENT_ID.into(),
@@ -92,6 +97,7 @@ pub fn standins_dir() -> std::path::PathBuf {
 /// An environment whose `PATH` starts with the stand-ins, plus `vars`
 /// (such as `IDENTITY_STANDIN_MODE`).
 pub fn standin_env(vars: &[(&str, &str)]) -> identity::Env {
+    watch_logs();
     let mut all: Vec<(String, String)> = vec![(
         "PATH".into(),
         format!("{}:/usr/bin:/bin", standins_dir().display()),

@@ -73,14 +73,20 @@ async fn broken_success_bodies_are_clear_errors() {
     }
 }
 
+/// A proxy's or captive portal's page is labelled `text/html`: whatever the
+/// body holds, it is not a token answer. Not retried: a retry gets the same page.
 #[tokio::test]
-async fn a_valid_token_with_the_wrong_content_type_is_accepted() {
+async fn a_token_labelled_as_html_is_refused() {
     let emulator = Emulator::start().await.unwrap();
     emulator.push_faults(FaultTarget::Token, [Fault::WrongContentType]);
-    credential(&emulator)
+    let error = credential(&emulator)
         .get_token(&[SCOPE], None)
         .await
-        .unwrap();
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("labelled text/html, not JSON"), "{error}");
+    assert!(error.contains("proxy or captive portal"), "{error}");
+    assert_eq!(emulator.request_count("/oauth2/v2.0/token"), 1);
 }
 
 #[tokio::test]

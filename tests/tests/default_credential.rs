@@ -54,6 +54,7 @@ fn with_standins(mut vars: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 fn dac(vars: Vec<(String, String)>) -> azure_core::Result<Arc<DefaultAzureCredential>> {
+    identity_tests::watch_logs();
     DefaultAzureCredential::new(Some(DefaultAzureCredentialOptions {
         platform: Platform::with_env(Env::from_vars(vars)),
         ..Default::default()

@@ -1,7 +1,16 @@
 //! The fault matrix: every HTTP credential against every way its endpoint can
-//! misbehave. Each case runs against its own emulator, all at once; with
-//! retries off, each must end within 15 s (the 10 s per-attempt timeout bounds
-//! the hung endpoint) with an error naming the credential, and never panic.
+//! misbehave, each case against its own emulator, all at once.
+//!
+//! - `every_credential_survives_every_fault_within_15_s`: retries off. Each
+//!   case ends within 15 s (the 10 s per-attempt timeout bounds the hung
+//!   endpoint) with an error that names the credential and the fault, quotes
+//!   no secret or token, and never panics. A 10 MB body is read no further
+//!   than the 1 MiB cap (`bounded_memory.rs` measures the allocation).
+//! - `retries_match_the_policy`: two fast retries. The emulator's log shows
+//!   exactly the attempts the policy allows: 3 for statuses azure_core retries
+//!   (429, 500, 503) and transport failures (a dropped connection, a body cut
+//!   short or reset), 3 for IMDS's own list (410 included), 1 for everything
+//!   a retry cannot fix.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(
@@ -11,7 +20,7 @@
     clippy::indexing_slicing
 )]
 
-use azure_core::http::{ClientOptions, RetryOptions};
+use azure_core::http::{ClientOptions, FixedRetryOptions, RetryOptions};
 use identity::{
     AzurePipelinesCredential, AzurePipelinesCredentialOptions, ClientAssertionCredentialOptions,
     ClientCertificateCredential, ClientCertificateCredentialOptions, Env, ImdsRetryOptions,
@@ -29,6 +38,40 @@ use std::{
 };
 
 const BOUND: Duration = Duration::from_secs(15);
+/// Retries in `retries_match_the_policy`.
+const FAST_RETRIES: u32 = 2;
+
+/// How a case's credential retries.
+#[derive(Clone, Copy, Debug)]
+enum Retries {
+    Off,
+    Fast,
+}
+
+impl Retries {
+    fn options(self) -> RetryOptions {
+        match self {
+            Self::Off => RetryOptions::none(),
+            Self::Fast => RetryOptions::fixed(FixedRetryOptions {
+                delay: azure_core::time::Duration::milliseconds(50),
+                max_retries: FAST_RETRIES,
+                max_total_elapsed: azure_core::time::Duration::seconds(30),
+            }),
+        }
+    }
+
+    fn imds(self) -> ImdsRetryOptions {
+        ImdsRetryOptions {
+            max_retries: match self {
+                Self::Off => 0,
+                Self::Fast => FAST_RETRIES,
+            },
+            initial_delay: Duration::from_millis(50),
+            gone_retry_duration: Duration::ZERO,
+            ..Default::default()
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
@@ -71,10 +114,10 @@ impl Kind {
         }
     }
 
-    /// The credential, with retries off, pointed at `emulator`.
-    fn credential(self, emulator: &Emulator) -> Arc<dyn TokenCredential> {
+    /// The credential, retrying as `retries` says, pointed at `emulator`.
+    fn credential(self, emulator: &Emulator, retries: Retries) -> Arc<dyn TokenCredential> {
         let mut options = client_options(emulator);
-        options.retry = RetryOptions::none();
+        options.retry = retries.options();
         let env = |vars: Vec<(&str, String)>| {
             let mut all: Vec<(String, String)> =
                 vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
@@ -83,7 +126,7 @@ impl Kind {
         };
         let assertion_options = |platform: Platform| ClientAssertionCredentialOptions {
             client_options: ClientOptions {
-                retry: RetryOptions::none(),
+                retry: retries.options(),
                 ..Default::default()
             },
             platform,
@@ -101,7 +144,7 @@ impl Kind {
                     SecretBytes::new(pem),
                     Some(ClientCertificateCredentialOptions {
                         client_options: ClientOptions {
-                            retry: RetryOptions::none(),
+                            retry: retries.options(),
                             ..Default::default()
                         },
                         platform: env(vec![]),
@@ -175,14 +218,10 @@ impl Kind {
                 };
                 ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                     client_options: ClientOptions {
-                        retry: RetryOptions::none(),
+                        retry: retries.options(),
                         ..Default::default()
                     },
-                    imds_retry: ImdsRetryOptions {
-                        max_retries: 0,
-                        gone_retry_duration: Duration::ZERO,
-                        ..Default::default()
-                    },
+                    imds_retry: retries.imds(),
                     platform: env(vars),
                     ..Default::default()
                 }))
@@ -192,81 +231,266 @@ impl Kind {
     }
 }
 
-fn faults() -> Vec<(&'static str, Fault)> {
-    let status = |status: u16, headers: Vec<(String, String)>| Fault::Status {
-        status,
-        body: "matrix".into(),
-        headers,
+/// A way for an endpoint to misbehave.
+#[derive(Clone, Debug)]
+enum Case {
+    /// The emulator injects this fault.
+    Fault(Fault),
+    /// Nothing listens on the port any more.
+    Refused,
+}
+
+/// Each case, and words the error must contain to say what happened (any one).
+fn cases() -> Vec<(&'static str, Case, &'static [&'static str])> {
+    let status = |status: u16, headers: Vec<(String, String)>| {
+        Case::Fault(Fault::Status {
+            status,
+            body: "matrix".into(),
+            headers,
+        })
     };
     vec![
-        ("500", status(500, vec![])),
+        ("500", status(500, vec![]), &["HTTP 500"]),
         (
             "503 with Retry-After",
             status(503, vec![("Retry-After".into(), "1".into())]),
+            &["HTTP 503"],
         ),
-        ("429", status(429, vec![])),
-        ("410", status(410, vec![])),
-        ("connection dropped", Fault::DropConnection),
-        ("reset mid-body", Fault::ResetMidBody),
-        ("truncated body", Fault::TruncatedBody),
-        ("hung", Fault::Hang),
-        ("garbage", Fault::Garbage),
-        ("empty body", Fault::EmptyBody),
-        ("10 MB body", Fault::Oversized(10 * 1024 * 1024)),
-        ("invalid UTF-8", Fault::InvalidUtf8),
-        ("no access_token", Fault::OmitField("access_token".into())),
-        ("expires_in negative", Fault::ExpiresIn((-5).into())),
+        ("429", status(429, vec![]), &["HTTP 429"]),
+        ("410", status(410, vec![]), &["HTTP 410"]),
+        (
+            "connection refused",
+            Case::Refused,
+            &["refused", "could not connect"],
+        ),
+        (
+            "connection dropped",
+            Case::Fault(Fault::DropConnection),
+            &["connection", "closed"],
+        ),
+        (
+            "reset mid-body",
+            Case::Fault(Fault::ResetMidBody),
+            &["body", "connection", "reset"],
+        ),
+        (
+            "truncated body",
+            Case::Fault(Fault::TruncatedBody),
+            &["not JSON", "not a JSON", "closed before"],
+        ),
+        (
+            "hung",
+            Case::Fault(Fault::Hang),
+            &["within 10 s", "timed out", "did not answer"],
+        ),
+        (
+            "garbage",
+            Case::Fault(Fault::Garbage),
+            &["not JSON", "not a JSON"],
+        ),
+        ("empty body", Case::Fault(Fault::EmptyBody), &["empty"]),
+        (
+            "10 MB body",
+            Case::Fault(Fault::Oversized(10 * 1024 * 1024)),
+            &["1048576", "1 MiB", "larger than"],
+        ),
+        (
+            "invalid UTF-8",
+            Case::Fault(Fault::InvalidUtf8),
+            &["not JSON", "not a JSON"],
+        ),
+        (
+            "wrong content type",
+            Case::Fault(Fault::WrongContentType),
+            &["text/html"],
+        ),
+        (
+            "no access_token",
+            Case::Fault(Fault::OmitField("access_token".into())),
+            &["access_token"],
+        ),
+        (
+            "expires_in negative",
+            Case::Fault(Fault::ExpiresIn((-5).into())),
+            &["expires_in"],
+        ),
         (
             "expires_in absurd",
-            Fault::ExpiresIn(serde_json::json!(1e12)),
+            Case::Fault(Fault::ExpiresIn(serde_json::json!(1e12))),
+            &["expires_in", "30 days"],
         ),
     ]
 }
 
+/// What one case produced.
+struct Outcome {
+    label: String,
+    result: Result<(), String>,
+    elapsed: Duration,
+    /// Requests the faulted endpoint received.
+    attempts: usize,
+    /// Secrets this case's credential held or was sent.
+    secrets: Vec<String>,
+    /// The credential's and the outcome's `Debug`, after the case.
+    debug: String,
+}
+
+async fn run_case(kind: Kind, name: &'static str, case: Case, retries: Retries) -> Outcome {
+    let emulator = Emulator::start().await.unwrap();
+    let credential = kind.credential(&emulator, retries);
+    match &case {
+        Case::Fault(fault) => emulator.set_default_fault(kind.target(), Some(fault.clone())),
+        Case::Refused => emulator.clone().shutdown().await,
+    }
+    let started = Instant::now();
+    let outcome = credential
+        .get_token(&["https://vault.azure.net/.default"], None)
+        .await;
+    let elapsed = started.elapsed();
+    emulator.clone().shutdown().await;
+    let target = kind.target();
+    let requests = emulator.requests();
+    let attempts = requests.iter().filter(|r| target.matches(&r.path)).count();
+    let mut secrets = vec![
+        DEFAULT_CLIENT_SECRET.to_owned(),
+        PIPELINES_ACCESS_TOKEN.to_owned(),
+        emulator.managed_identity_secret().to_owned(),
+    ];
+    secrets.extend(
+        requests
+            .iter()
+            .filter_map(|r| r.form_value("client_assertion"))
+            .map(str::to_owned),
+    );
+    Outcome {
+        label: format!("{kind:?} / {name}"),
+        debug: format!("{credential:?} {outcome:?}"),
+        result: outcome.map(|_| ()).map_err(|e| e.to_string()),
+        elapsed,
+        attempts,
+        secrets,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_credential_survives_every_fault() {
-    let mut cases = Vec::new();
+async fn every_credential_survives_every_fault_within_15_s() {
+    let mut running = Vec::new();
     for kind in Kind::ALL {
-        for (fault_name, fault) in faults() {
-            cases.push(tokio::spawn(async move {
-                let emulator = Emulator::start().await.unwrap();
-                let credential = kind.credential(&emulator);
-                emulator.set_default_fault(kind.target(), Some(fault));
-                let started = Instant::now();
-                let outcome = credential
-                    .get_token(&["https://vault.azure.net/.default"], None)
-                    .await;
-                let elapsed = started.elapsed();
-                emulator.shutdown().await;
-                (
-                    kind,
-                    fault_name,
-                    outcome.map(|_| ()).map_err(|e| e.to_string()),
-                    elapsed,
-                )
-            }));
+        for (name, case, words) in cases() {
+            running.push((
+                kind,
+                name,
+                words,
+                tokio::spawn(run_case(kind, name, case, Retries::Off)),
+            ));
         }
     }
     let mut problems = Vec::new();
-    for case in cases {
-        let (kind, fault, outcome, elapsed) = case.await.expect("no case panics");
-        let label = format!("{kind:?} / {fault}");
-        if elapsed > BOUND {
-            problems.push(format!("{label}: took {elapsed:?}"));
+    for (kind, name, words, handle) in running {
+        let outcome = handle.await.expect("no case panics");
+        let label = &outcome.label;
+        if outcome.elapsed > BOUND {
+            problems.push(format!("{label}: took {:?}", outcome.elapsed));
         }
-        match outcome {
-            // expires_in is not part of managed identity answers that carry expires_on.
+        let text = match outcome.result {
+            // A managed identity answer carries expires_on, so expires_in is not read.
             Ok(())
                 if matches!(
                     kind,
                     Kind::ImdsManagedIdentity | Kind::AppServiceManagedIdentity
-                ) && fault.starts_with("expires_in") => {}
-            Ok(()) => problems.push(format!("{label}: succeeded")),
-            Err(text) if !text.contains(kind.name()) => problems.push(format!(
-                "{label}: error does not name the credential: {text}"
-            )),
-            Err(_) => {}
+                ) && name.starts_with("expires_in") =>
+            {
+                continue;
+            }
+            Ok(()) => {
+                problems.push(format!("{label}: succeeded"));
+                continue;
+            }
+            Err(text) => text,
+        };
+        if !text.contains(kind.name()) {
+            problems.push(format!("{label}: does not name the credential: {text}"));
+        }
+        if !words.iter().any(|w| text.contains(w)) {
+            problems.push(format!("{label}: does not say {words:?}: {text}"));
+        }
+        // Tokens and assertions are JWTs; none belongs in an error.
+        if text.contains("eyJ") {
+            problems.push(format!("{label}: quotes a JWT: {text}"));
+        }
+        for secret in &outcome.secrets {
+            if text.contains(secret.as_str()) {
+                problems.push(format!("{label}: quotes a secret: {text}"));
+            }
+            if outcome.debug.contains(secret.as_str()) {
+                problems.push(format!("{label}: Debug shows a secret"));
+            }
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The attempts `kind`'s policy allows for this case, with two retries.
+fn allowed_attempts(kind: Kind, case: &str) -> usize {
+    let all = 1 + FAST_RETRIES as usize;
+    match case {
+        // azure_core's list (408, 429, 500, 502, 503, 504, I/O errors), and
+        // IMDS's own (404, 410, 429, 5xx, connection failures).
+        // A truncated or reset body fails inside the transport, as an I/O error.
+        "500"
+        | "503 with Retry-After"
+        | "429"
+        | "connection dropped"
+        | "reset mid-body"
+        | "truncated body" => all,
+        "410" if matches!(kind, Kind::ImdsManagedIdentity) => all,
+        // Anything else is an answer a retry would not change.
+        _ => 1,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_match_the_policy() {
+    let mut running = Vec::new();
+    for kind in Kind::ALL {
+        for (name, case, _) in cases() {
+            // Hung and refused endpoints are counted by time, not requests.
+            if matches!(name, "hung" | "connection refused") {
+                continue;
+            }
+            running.push((
+                kind,
+                name,
+                tokio::spawn(run_case(kind, name, case, Retries::Fast)),
+            ));
+        }
+    }
+    let mut problems = Vec::new();
+    let mut counted = 0;
+    for (kind, name, handle) in running {
+        let outcome = handle.await.expect("no case panics");
+        let expected = allowed_attempts(kind, name);
+        counted += 1;
+        // What the error says matches what the emulator saw.
+        let said = format!("{expected} attempts");
+        if expected > 1
+            && !outcome
+                .result
+                .as_ref()
+                .is_err_and(|text| text.contains(&said))
+        {
+            problems.push(format!(
+                "{}: error does not say {said}: {:?}",
+                outcome.label, outcome.result
+            ));
+        }
+        if outcome.attempts != expected {
+            problems.push(format!(
+                "{}: {} requests, the policy allows {expected} ({:?})",
+                outcome.label, outcome.attempts, outcome.result
+            ));
+        }
+    }
+    assert!(counted > 80, "{counted} cases");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

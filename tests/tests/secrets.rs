@@ -187,3 +187,29 @@ async fn nothing_secret_is_logged_printed_or_returned() {
     // the echo came from a 400, so say what we expect explicitly.
     assert!(!shown.contains("SECRET-7f3a9"), "{shown}");
 }
+
+/// Every end-to-end test binary runs under `identity_tests::watch_logs`, a
+/// global TRACE-level subscriber that fails any test whose code logs a known
+/// secret or a JWT. This checks that it is on and sees the libraries' events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_runs_under_the_log_watcher() {
+    let emulator = Emulator::start().await.unwrap();
+    let options = client_options(&emulator);
+    let before = identity_tests::events_checked();
+    let credential =
+        identity_tests::secret_credential(options, identity_emulator::DEFAULT_CLIENT_SECRET)
+            .unwrap();
+    credential
+        .get_token(&[&resource_scope(&emulator)], None)
+        .await
+        .unwrap();
+    assert!(
+        identity_tests::events_checked() > before,
+        "the watcher saw no event"
+    );
+    assert!(
+        identity_tests::leaks().is_empty(),
+        "{:?}",
+        identity_tests::leaks()
+    );
+}

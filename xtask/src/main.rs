@@ -3,6 +3,7 @@
 //! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency rules).
 //! - `demo`: the main job: tokens from every credential against the emulator.
 //! - `bench`: performance figures, ours against the official `azure_identity`.
+//! - `fuzz`: a smoke run of every `cargo fuzz` target (nightly).
 //! - `size`: build cost and binary size of sample apps, ours against the official crate.
 
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
+mod fuzz;
 mod run;
 mod size;
 
@@ -23,6 +25,8 @@ commands:
   bench    measure ours against the official azure_identity (release build)
   size     cold builds of sample apps, ours and the official crate's: units, seconds, bytes
            (cargo xtask size [msi] [secret] [default])
+  fuzz     a smoke run of every cargo-fuzz target (nightly + cargo-fuzz)
+           (cargo xtask fuzz [--seconds N] [target...])
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
             rest,
         ),
         Some("size") => size::run(rest),
+        Some("fuzz") => fuzz::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod output;
 
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};

@@ -3,6 +3,9 @@
 
 mod assertion;
 mod certificate;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 
 use assertion::CertificateAssertion;
 use azure_core::{

@@ -178,6 +178,36 @@ pub fn to_time(d: Duration) -> azure_core::time::Duration {
     azure_core::time::Duration::try_from(d).unwrap_or(azure_core::time::Duration::MAX)
 }
 
+/// Checks that a successful answer is labelled as JSON. A body labelled
+/// `text/html` (a proxy's login page, say) is not a token, whatever it holds.
+/// No content type, JSON types and `text/plain` are accepted, as the peers do.
+pub fn check_json_content_type(headers: &Headers) -> Result<(), String> {
+    let Some(value) = headers.get_optional_str(
+        &azure_core::http::headers::HeaderName::from_static("content-type"),
+    ) else {
+        return Ok(());
+    };
+    let media = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = media.is_empty()
+        || media == "application/json"
+        || media == "text/json"
+        || media == "text/plain"
+        || (media.starts_with("application/") && media.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(format!(
+            "it is labelled {}, not JSON",
+            excerpt(media.as_bytes(), 80)
+        ))
+    }
+}
+
 /// `"HTTP 500 Internal Server Error"`.
 pub fn describe_status(status: StatusCode) -> String {
     format!("HTTP {} {}", u16::from(status), status.canonical_reason())
@@ -437,6 +467,29 @@ mod tests {
         assert_eq!(excerpt(b"  hello\r\nworld ", 100), "hello  world");
         assert_eq!(excerpt(b"abcdef", 3), "abc…");
         assert_eq!(excerpt(&[0xff, 0xfe, b'a'], 10), "��a");
+    }
+
+    #[test]
+    fn only_json_labels_pass_for_tokens() {
+        let labelled = |value: &str| {
+            let mut headers = Headers::new();
+            headers.insert("content-type", value.to_owned());
+            check_json_content_type(&headers)
+        };
+        assert!(check_json_content_type(&Headers::new()).is_ok());
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "text/plain",
+            "application/problem+json",
+            "",
+        ] {
+            assert!(labelled(ok).is_ok(), "{ok}");
+        }
+        let error = labelled("text/html; charset=utf-8").unwrap_err();
+        assert_eq!(error, "it is labelled text/html, not JSON");
+        assert!(labelled("application/xml").is_err());
     }
 
     #[test]

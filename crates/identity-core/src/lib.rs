@@ -10,6 +10,9 @@ pub mod clock;
 pub mod entra;
 pub mod env;
 pub mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod platform;
 #[cfg(feature = "process")]

@@ -21,7 +21,9 @@ pub enum FaultTarget {
 }
 
 impl FaultTarget {
-    pub(crate) fn matches(&self, path: &str) -> bool {
+    /// Whether a request to `path` is one this target names (to count the
+    /// requests a fault saw in [`crate::Emulator::requests`]).
+    pub fn matches(&self, path: &str) -> bool {
         match self {
             Self::Token => path.ends_with("/oauth2/v2.0/token") || path.ends_with("/oauth2/token"),
             Self::Resource => {

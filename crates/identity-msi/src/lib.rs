@@ -4,6 +4,9 @@
 mod arc;
 #[cfg(feature = "reqwest_rustls")]
 mod fabric;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod response;
 mod retry;
 mod source;
@@ -387,7 +390,9 @@ impl Inner {
                 )),
                 _ => None,
             };
-            response::parse_token(&answer.body, self.clock.now(), echo).map_err(|why| {
+            http::check_json_content_type(&answer.headers)
+                .and_then(|()| response::parse_token(&answer.body, self.clock.now(), echo))
+                .map_err(|why| {
                 CredentialError::failed(
                     NAME,
                     format!(

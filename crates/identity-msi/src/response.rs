@@ -67,7 +67,9 @@ pub(crate) fn parse_token(
         .get("refresh_in")
         .and_then(parse_seconds)
         .filter(|s| *s > 0)
-        .map(|s| now + Duration::seconds(s));
+        // Any number can arrive here: out of range or past expiry means no hint.
+        .and_then(|s| now.checked_add(Duration::seconds(s)))
+        .filter(|refresh_on| *refresh_on < expires_on);
     Ok(FetchedToken {
         token: AccessToken::new(token, expires_on),
         refresh_on,
@@ -91,7 +93,8 @@ fn expiry(fields: &Map<String, Value>, now: OffsetDateTime) -> Result<OffsetDate
                     "expires_in is {seconds}; a token must live a positive number of seconds"
                 ));
             }
-            Ok(now + Duration::seconds(seconds))
+            now.checked_add(Duration::seconds(seconds))
+                .ok_or_else(|| format!("expires_in is {seconds} s, out of range"))
         }
         None => Err("it has neither expires_on nor expires_in".into()),
     }
@@ -104,8 +107,13 @@ pub(crate) fn error_for(source: &Source, exchange: &Exchange) -> CredentialError
     let status = exchange.status;
     let detail = service_message(&exchange.body);
     let shown = |what: &str| {
+        let attempts = if exchange.attempts > 1 {
+            format!(" after {} attempts", exchange.attempts)
+        } else {
+            String::new()
+        };
         let mut text = format!(
-            "the {host} managed identity endpoint {endpoint} answered {}: {what}",
+            "the {host} managed identity endpoint {endpoint} answered {}{attempts}: {what}",
             describe_status(status)
         );
         if let Some(detail) = &detail {
@@ -207,10 +215,29 @@ mod tests {
                 r#"{"access_token":"SECRET","expires_in":99999999}"#,
                 "30 days",
             ),
+            // Found by `cargo fuzz` (msi_response): this used to overflow and panic.
+            (
+                r#"{"access_token":"SECRET","expires_in":"861111111399"}"#,
+                "out of range",
+            ),
+            (
+                r#"{"access_token":"SECRET","expires_in":9223372036854775807}"#,
+                "out of range",
+            ),
         ] {
             let error = parse_token(body.as_bytes(), now(), None).unwrap_err();
             assert!(error.contains(why), "{body}: {error}");
             assert!(!error.contains("SECRET"), "{error}");
+        }
+    }
+
+    #[test]
+    fn refresh_hints_out_of_range_or_past_expiry_are_ignored() {
+        for refresh_in in ["9223372036854775807", "7200", "-5"] {
+            let body =
+                format!(r#"{{"access_token":"t","expires_in":3600,"refresh_in":{refresh_in}}}"#);
+            let token = parse_token(body.as_bytes(), now(), None).unwrap();
+            assert_eq!(token.refresh_on, None, "refresh_in {refresh_in}");
         }
     }
 

@@ -64,7 +64,8 @@ pub(crate) async fn send(
         || Duration::from_nanos(u64::try_from(clock.now_unix_nanos() - started).unwrap_or(0));
     let mut retry = 0u32;
     loop {
-        let outcome = exchange(pipeline, ctx, request, limits).await;
+        // Each exchange counts only its own attempts; report all of ours.
+        let outcome = with_total_attempts(exchange(pipeline, ctx, request, limits).await, retry);
         let (status, retry_after) = match &outcome {
             Ok(answer) if !crate::response::retryable(answer.status) => return outcome,
             Ok(answer) => (Some(answer.status), retry_after(answer)),
@@ -89,6 +90,23 @@ pub(crate) async fn send(
         azure_core::sleep::sleep(identity_core::http::to_time(delay)).await;
         retry += 1;
     }
+}
+
+/// `outcome` with `earlier` attempts added to the count it reports.
+fn with_total_attempts(
+    mut outcome: Result<Exchange, ExchangeError>,
+    earlier: u32,
+) -> Result<Exchange, ExchangeError> {
+    match &mut outcome {
+        Ok(Exchange { attempts, .. })
+        | Err(
+            ExchangeError::Deadline { attempts, .. } | ExchangeError::Transport { attempts, .. },
+        ) => {
+            *attempts += earlier;
+        }
+        Err(ExchangeError::TooLarge { .. } | ExchangeError::Body { .. }) => {}
+    }
+    outcome
 }
 
 /// `Retry-After` in seconds (HTTP dates are not used by IMDS).

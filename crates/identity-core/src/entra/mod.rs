@@ -3,7 +3,7 @@
 
 mod confidential;
 mod hints;
-mod response;
+pub(crate) mod response;
 
 pub use confidential::{ConfidentialClient, Proof};
 pub use response::{EntraErrorBody, MAX_TOKEN_LIFETIME, parse_seconds};
@@ -121,9 +121,11 @@ impl EntraClient {
         {
             Err(e) => Err(e.into_credential_error(self.credential, &endpoint)),
             Ok(exchange) if exchange.status.is_success() => {
-                response::parse_token(&exchange.body, self.clock.now()).map_err(|why| {
-                    response::bad_token_response(self.credential, &endpoint, &exchange, &why)
-                })
+                crate::http::check_json_content_type(&exchange.headers)
+                    .and_then(|()| response::parse_token(&exchange.body, self.clock.now()))
+                    .map_err(|why| {
+                        response::bad_token_response(self.credential, &endpoint, &exchange, &why)
+                    })
             }
             Ok(exchange) => Err(response::error_response(
                 self.credential,

@@ -32,7 +32,7 @@ pub fn parse_seconds(value: &Value) -> Option<i64> {
 
 /// Parses a successful token response. The error text never quotes the body,
 /// which may hold a token.
-pub(super) fn parse_token(body: &[u8], issued: OffsetDateTime) -> Result<FetchedToken, String> {
+pub(crate) fn parse_token(body: &[u8], issued: OffsetDateTime) -> Result<FetchedToken, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("the body is empty".into());
     }
@@ -126,7 +126,7 @@ impl EntraErrorBody {
 }
 
 /// The error for a non-2xx answer.
-pub(super) fn error_response(
+pub(crate) fn error_response(
     credential: &'static str,
     endpoint: &str,
     exchange: &Exchange,
