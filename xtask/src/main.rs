@@ -1,15 +1,19 @@
-//! `cargo xtask`: workspace automation, std only.
+//! `cargo xtask`: workspace automation (std, and `serde_json` to read `cargo
+//! metadata`).
 //!
-//! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency rules).
+//! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency
+//!   rules, packaging).
 //! - `demo`: the main job: tokens from every credential against the emulator.
 //! - `bench`: performance figures, ours against the official `azure_identity`.
 //! - `size`: build cost and binary size of sample apps, ours against the official crate.
+//! - `release`: plan, prepare and publish independent crate releases (docs/RELEASING.md).
 
 #![forbid(unsafe_code)]
 // A command-line tool reports on stdout/stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod ci;
+mod release;
 mod run;
 mod size;
 
@@ -18,11 +22,15 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci       run every check CI runs (fmt, clippy, tests, docs, dependency rules)
+  ci       run every check CI runs (fmt, clippy, tests, docs, dependency rules, packaging)
   demo     start the emulator and obtain a token through every credential
   bench    measure ours against the official azure_identity (release build)
   size     cold builds of sample apps, ours and the official crate's: units, seconds, bytes
            (cargo xtask size [msi] [secret] [default])
+  release  independent crate releases (docs/RELEASING.md):
+           release plan    [--bump patch|minor|major] [crate...]   what would be released, in order
+           release prepare [--bump patch|minor|major] [crate...]   bump versions, write changelogs
+           release publish [--dry-run]                             upload to crates.io in order, tag
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +54,7 @@ fn main() -> ExitCode {
             rest,
         ),
         Some("size") => size::run(rest),
+        Some("release") => release::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

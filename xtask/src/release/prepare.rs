@@ -1,0 +1,158 @@
+//! `cargo xtask release prepare`: writes the plan into the tree (versions,
+//! requirements, changelogs) and consumes the fragments, for a person to
+//! review and commit.
+
+use super::{
+    changelog::{self, Entries},
+    fragments::{self, Fragment},
+    manifest,
+    plan::{History, Plan, Reason, Scope, Survey},
+    version::Kind,
+};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+};
+
+/// Prepares the release `scope` asks for in the workspace at `root`, dating
+/// the changelog sections `date`. Refuses a dirty tree, so the result is
+/// exactly the release's changes. Returns the plan it carried out.
+pub(crate) fn prepare(root: &Path, scope: &Scope, date: &str) -> Result<Plan, String> {
+    let git = super::git::Git::new(root);
+    git.require_clean("cargo xtask release prepare")?;
+    let survey = Survey::take(root, scope)?;
+    apply(&survey, date)?;
+    refresh_lockfile(root)?;
+    Ok(survey.plan)
+}
+
+/// Computes every file's new text first, so a problem leaves the tree as it
+/// was, then writes them and consumes the fragments.
+fn apply(survey: &Survey, date: &str) -> Result<(), String> {
+    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let read = |files: &BTreeMap<PathBuf, String>, path: &Path| -> Result<String, String> {
+        match files.get(path) {
+            Some(text) => Ok(text.clone()),
+            None => fs::read_to_string(path)
+                .map_err(|e| format!("could not read {}: {e}", path.display())),
+        }
+    };
+    for step in survey.plan.steps.iter().filter(|s| s.bumps()) {
+        let Some(next) = step.next else { continue };
+        let krate = survey
+            .workspace
+            .find(&step.name)
+            .ok_or_else(|| format!("{} is in the plan but not in the workspace", step.name))?;
+        let text = read(&files, &krate.manifest)?;
+        let text = manifest::set_package_version(&text, next)
+            .map_err(|e| format!("{}: {e}", krate.manifest.display()))?;
+        files.insert(krate.manifest.clone(), text);
+        for path in &survey.workspace.manifests {
+            let text = read(&files, path)?;
+            let (text, changed) = manifest::set_requirement(&text, &step.name, next)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if changed > 0 {
+                files.insert(path.clone(), text);
+            }
+        }
+    }
+    for step in survey.plan.steps.iter().filter(|s| s.prepares()) {
+        let Some(next) = step.next else { continue };
+        let Some(krate) = survey.workspace.find(&step.name) else {
+            continue;
+        };
+        let path = krate.dir.join("CHANGELOG.md");
+        let existing = match fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("could not read {}: {e}", path.display())),
+        };
+        let mut entries = entries_for(step, &survey.fragments);
+        let has_section = existing
+            .as_deref()
+            .and_then(changelog::top_version)
+            .is_some_and(|v| v == next.to_string());
+        if entries.is_empty() && !has_section && step.history == History::NeverReleased {
+            entries.note = Some("First release.".to_owned());
+        }
+        let text = changelog::add_release(existing.as_deref(), &step.name, next, date, &entries);
+        if existing.as_deref() != Some(text.as_str()) {
+            files.insert(path, text);
+        }
+    }
+
+    for (path, text) in &files {
+        fs::write(path, text).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    }
+    let released: BTreeSet<String> = survey
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.prepares())
+        .map(|s| s.name.clone())
+        .collect();
+    let used: BTreeSet<usize> = survey
+        .plan
+        .steps
+        .iter()
+        .filter(|s| s.prepares())
+        .flat_map(|s| s.fragments.iter().copied())
+        .collect();
+    for fragment in used.iter().filter_map(|i| survey.fragments.get(*i)) {
+        fragments::consume(fragment, &released)?;
+    }
+    Ok(())
+}
+
+/// The changelog entries of one crate's release.
+fn entries_for(step: &super::plan::Step, all: &[Fragment]) -> Entries {
+    let mut entries = Entries::default();
+    for fragment in step.fragments.iter().filter_map(|i| all.get(*i)) {
+        let list = match fragment.kind {
+            Kind::Breaking => &mut entries.breaking,
+            Kind::Feature => &mut entries.features,
+            Kind::Fix => &mut entries.fixes,
+        };
+        list.push(fragment.text.clone());
+    }
+    if step.history != History::NeverReleased {
+        entries.dependencies = step
+            .dependency_updates
+            .iter()
+            .map(|(name, version)| format!("`{name}` {version}"))
+            .collect();
+    }
+    if step.reasons.contains(&Reason::UnrecordedChange)
+        && let History::Released { tag, .. } = &step.history
+    {
+        entries.note = Some(format!(
+            "No changelog fragment named this crate; see the commits since `{tag}`."
+        ));
+    }
+    entries
+}
+
+/// Brings `Cargo.lock` in line with the new versions (`cargo metadata`
+/// resolves without compiling). No lock file, nothing to do.
+pub(crate) fn refresh_lockfile(root: &Path) -> Result<(), String> {
+    if !root.join("Cargo.lock").exists() {
+        return Ok(());
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("could not run cargo metadata: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`cargo metadata` could not update Cargo.lock ({status}); the manifests are written, \
+             run `cargo metadata --format-version 1 > /dev/null` to see why"
+        ))
+    }
+}
