@@ -32,27 +32,27 @@ impl Entries {
 }
 
 /// The changelog with `version`'s section added. When the top section is
-/// already `version`'s (the initial `## 0.1.0 (unreleased)`, or a release
-/// prepared twice before publishing) the entries join it and its heading
-/// gets `date`, rather than a second section for one version.
+/// already `version`'s (a release prepared twice before publishing), or a
+/// draft of the next release (`## 0.1.0 (unreleased)`, whatever version it
+/// guessed), the entries join it and its heading becomes `## <version>
+/// (<date>)`, rather than a second section for one release.
 pub(crate) fn add_release(
     existing: Option<&str>,
     crate_name: &str,
     version: Version,
     date: &str,
     entries: &Entries,
+    last_release: Option<Version>,
 ) -> String {
     let text = existing.map_or_else(|| new_file(crate_name), str::to_owned);
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     let heading = format!("## {version} ({date})");
     let top = lines.iter().position(|line| line.starts_with("## "));
     let top_is_this_version = top_version(&text).is_some_and(|v| v == version.to_string());
+    let top_is_draft = top_is_draft(&text, last_release);
     match top {
-        Some(at) if top_is_this_version => {
-            let is_draft = lines
-                .get(at)
-                .is_some_and(|line| line.contains("(unreleased)"));
-            if entries.is_empty() && !is_draft {
+        Some(at) if top_is_this_version || top_is_draft => {
+            if entries.is_empty() && !top_is_draft {
                 return text;
             }
             if let Some(line) = lines.get_mut(at) {
@@ -84,6 +84,22 @@ pub(crate) fn top_version(text: &str) -> Option<&str> {
         .find(|line| line.starts_with("## "))?
         .split_whitespace()
         .nth(1)
+}
+
+/// Whether the top section is a draft of the next release: `## <version>
+/// (unreleased)`, unless that version was released already (a draft left
+/// undated then is not this release's).
+pub(crate) fn top_is_draft(text: &str, last_release: Option<Version>) -> bool {
+    let marked = text
+        .lines()
+        .find(|line| line.starts_with("## "))
+        .is_some_and(|line| line.contains("(unreleased)"));
+    let drafted = top_version(text).and_then(|v| v.parse::<Version>().ok());
+    marked
+        && match (drafted, last_release) {
+            (Some(drafted), Some(last)) => drafted > last,
+            _ => true,
+        }
 }
 
 fn new_file(crate_name: &str) -> String {
@@ -277,7 +293,7 @@ mod tests {
             dependencies: vec!["identity-core 0.2.0".into()],
             note: None,
         };
-        let updated = add_release(Some(existing), "a", V, "2026-02-03", &entries);
+        let updated = add_release(Some(existing), "a", V, "2026-02-03", &entries, None);
         assert_eq!(
             updated,
             "# Changelog\n\nIntro.\n\n## 0.2.0 (2026-02-03)\n\n\
@@ -291,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_created_with_a_title() {
-        let created = add_release(None, "identity-msi", V, "2026-02-03", &fixes(&["F."]));
+        let created = add_release(None, "identity-msi", V, "2026-02-03", &fixes(&["F."]), None);
         assert!(created.starts_with("# Changelog\n\nAll notable changes to `identity-msi`"));
         assert!(
             created.ends_with("\n\n## 0.2.0 (2026-02-03)\n\n### Fixes\n\n- F.\n"),
@@ -307,7 +323,7 @@ mod tests {
             fixes: vec!["Later.".into()],
             ..Entries::default()
         };
-        let updated = add_release(Some(existing), "a", V, "2026-02-03", &entries);
+        let updated = add_release(Some(existing), "a", V, "2026-02-03", &entries, None);
         assert_eq!(
             updated,
             "# Changelog\n\n## 0.2.0 (2026-02-03)\n\nFirst release: the crate.\n\n\
@@ -317,9 +333,45 @@ mod tests {
     }
 
     #[test]
+    fn a_draft_for_another_version_becomes_this_release() {
+        let existing = "# Changelog\n\n## 0.1.0 (unreleased)\n\nFirst release.\n";
+        let updated = add_release(Some(existing), "a", V, "2026-02-03", &fixes(&["F."]), None);
+        assert_eq!(
+            updated,
+            "# Changelog\n\n## 0.2.0 (2026-02-03)\n\nFirst release.\n\n### Fixes\n\n- F.\n"
+        );
+    }
+
+    #[test]
+    fn a_draft_of_a_released_version_is_history_not_a_draft() {
+        let existing = "# Changelog\n\n## 0.1.0 (unreleased)\n\nFirst release.\n";
+        let released = Some(Version::new(0, 1, 0));
+        let updated = add_release(
+            Some(existing),
+            "a",
+            V,
+            "2026-02-03",
+            &fixes(&["F."]),
+            released,
+        );
+        assert_eq!(
+            updated,
+            "# Changelog\n\n## 0.2.0 (2026-02-03)\n\n### Fixes\n\n- F.\n\n\
+             ## 0.1.0 (unreleased)\n\nFirst release.\n"
+        );
+    }
+
+    #[test]
     fn a_draft_with_nothing_new_is_only_dated() {
         let existing = "# Changelog\n\n## 0.2.0 (unreleased)\n\nFirst release.\n";
-        let updated = add_release(Some(existing), "a", V, "2026-02-03", &Entries::default());
+        let updated = add_release(
+            Some(existing),
+            "a",
+            V,
+            "2026-02-03",
+            &Entries::default(),
+            None,
+        );
         assert_eq!(
             updated,
             "# Changelog\n\n## 0.2.0 (2026-02-03)\n\nFirst release.\n"
@@ -329,7 +381,14 @@ mod tests {
     #[test]
     fn a_dated_section_with_nothing_new_is_left_alone() {
         let existing = "# Changelog\n\n## 0.2.0 (2026-01-01)\n\n- x\n";
-        let updated = add_release(Some(existing), "a", V, "2026-02-03", &Entries::default());
+        let updated = add_release(
+            Some(existing),
+            "a",
+            V,
+            "2026-02-03",
+            &Entries::default(),
+            None,
+        );
         assert_eq!(updated, existing);
     }
 
@@ -339,7 +398,7 @@ mod tests {
             note: Some("No fragment named this crate.".into()),
             ..Entries::default()
         };
-        let updated = add_release(Some("# Changelog\n"), "a", V, "2026-02-03", &entries);
+        let updated = add_release(Some("# Changelog\n"), "a", V, "2026-02-03", &entries, None);
         assert_eq!(
             updated,
             "# Changelog\n\n## 0.2.0 (2026-02-03)\n\nNo fragment named this crate.\n"

@@ -90,7 +90,10 @@ fn show_plan(scope: &Scope) -> Result<(), String> {
         println!("Nothing to release.");
     } else {
         println!("Tags a release would make: {}", tags.join(", "));
-        println!("Next: `cargo xtask release prepare` (on a clean tree), review, commit, publish.");
+        println!(
+            "Next: `cargo xtask release prepare` with the same arguments, on a clean tree; \
+             review, commit, then publish."
+        );
     }
     Ok(())
 }

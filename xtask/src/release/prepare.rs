@@ -70,14 +70,25 @@ fn apply(survey: &Survey, date: &str) -> Result<(), String> {
             Err(e) => return Err(format!("could not read {}: {e}", path.display())),
         };
         let mut entries = entries_for(step, &survey.fragments);
-        let has_section = existing
-            .as_deref()
-            .and_then(changelog::top_version)
-            .is_some_and(|v| v == next.to_string());
+        let last_release = match &step.history {
+            History::Released { version, .. } => Some(*version),
+            History::NeverReleased => None,
+        };
+        let has_section = existing.as_deref().is_some_and(|text| {
+            changelog::top_version(text).is_some_and(|v| v == next.to_string())
+                || changelog::top_is_draft(text, last_release)
+        });
         if entries.is_empty() && !has_section && step.history == History::NeverReleased {
             entries.note = Some("First release.".to_owned());
         }
-        let text = changelog::add_release(existing.as_deref(), &step.name, next, date, &entries);
+        let text = changelog::add_release(
+            existing.as_deref(),
+            &step.name,
+            next,
+            date,
+            &entries,
+            last_release,
+        );
         if existing.as_deref() != Some(text.as_str()) {
             files.insert(path, text);
         }

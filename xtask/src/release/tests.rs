@@ -121,7 +121,11 @@ fn copy_of_this_workspace(dir: &Path) {
     init_repository(dir);
 }
 
-fn tag_everything_released(dir: &Path) {
+/// The first release as it is meant to go: prepare (dates the draft
+/// changelog sections), commit, then the tags publish makes.
+fn release_everything(dir: &Path) {
+    prepare(dir, &Scope::Pending, "2026-01-01").unwrap();
+    commit_all(dir, "Release 0.1.0");
     let workspace = Workspace::load(dir).unwrap();
     for krate in &workspace.crates {
         let tag = format!("{}-v{}", krate.name, krate.version);
@@ -171,7 +175,7 @@ fn prepare_bumps_versions_and_requirements_writes_changelogs_and_consumes_fragme
     let dir = TempDir::new("release-prepare");
     let root = dir.path();
     copy_of_this_workspace(root);
-    tag_everything_released(root);
+    release_everything(root);
     write(&root.join(".changelog/README.md"), "Not a fragment.\n");
     write(
         &root.join(".changelog/msi-rename.md"),
@@ -185,6 +189,7 @@ fn prepare_bumps_versions_and_requirements_writes_changelogs_and_consumes_fragme
     write(&root.join("crates/identity-azd/src/lib.rs"), "// changed\n");
     commit_all(root, "changes after 0.1.0");
 
+    let emulator_before = read(&root.join("crates/identity-emulator/CHANGELOG.md"));
     let plan = prepare(root, &Scope::Pending, DATE).unwrap();
     let next = |name: &str| plan.find(name).unwrap().next.map(|v| v.to_string());
     assert_eq!(next("identity-core").as_deref(), Some("0.1.1"));
@@ -225,6 +230,10 @@ fn prepare_bumps_versions_and_requirements_writes_changelogs_and_consumes_fragme
                    - Renamed `ManagedIdentityCredentialOptions::endpoint`.\n\n\
                    ### Dependencies\n\n- `identity-core` 0.1.1\n";
     assert!(msi.contains(section), "{msi}");
+    assert!(
+        msi.contains("- `identity-core` 0.1.1\n\n## 0.1.0 (2026-01-01)\n\nFirst release.\n"),
+        "{msi}"
+    );
     let chain = read(&root.join("crates/identity-chain/CHANGELOG.md"));
     assert!(
         chain.contains("### Features\n\n- Claims challenges reach the token\n  request.\n"),
@@ -237,11 +246,10 @@ fn prepare_bumps_versions_and_requirements_writes_changelogs_and_consumes_fragme
         ),
         "{azd}"
     );
-    let emulator = root.join("crates/identity-emulator/CHANGELOG.md");
     assert_eq!(
-        fs::read_to_string(&emulator).ok(),
-        fs::read_to_string(crate::run::root().join("crates/identity-emulator/CHANGELOG.md")).ok(),
-        "an unreleased crate's changelog is untouched"
+        read(&root.join("crates/identity-emulator/CHANGELOG.md")),
+        emulator_before,
+        "a crate not released keeps its changelog"
     );
 
     // Fragments: used ones gone, the README kept.
@@ -270,7 +278,7 @@ fn prepare_refuses_a_dirty_tree_and_changes_nothing() {
     let dir = TempDir::new("release-dirty");
     let root = dir.path();
     copy_of_this_workspace(root);
-    tag_everything_released(root);
+    release_everything(root);
     write(
         &root.join(".changelog/fix.md"),
         "crates: identity-core\nkind: fix\n\nA fix.\n",
@@ -289,7 +297,7 @@ fn prepare_of_named_crates_moves_only_them_and_their_dependents() {
     let dir = TempDir::new("release-named");
     let root = dir.path();
     copy_of_this_workspace(root);
-    tag_everything_released(root);
+    release_everything(root);
     write(
         &root.join(".changelog/shared.md"),
         "crates: identity-chain, identity-msi\nkind: fix\n\nShared fix.\n",
