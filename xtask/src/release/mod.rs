@@ -100,10 +100,15 @@ fn show_plan(scope: &Scope) -> Result<(), String> {
 
 fn run_prepare(scope: &Scope) -> Result<(), String> {
     let root = crate::run::root();
-    let plan = prepare::prepare(&root, scope, &changelog::today())?;
-    let prepared: Vec<&plan::Step> = plan.steps.iter().filter(|s| s.prepares()).collect();
+    let done = prepare::prepare(&root, scope, &changelog::today())?;
+    let prepared: Vec<&plan::Step> = done
+        .plan
+        .steps
+        .iter()
+        .filter(|s| done.written.contains(&s.name))
+        .collect();
     if prepared.is_empty() {
-        println!("Nothing to prepare: no fragments, no changes since the last tags.");
+        println!("Nothing to prepare: no new fragments or changes since the last tags.");
         return Ok(());
     }
     println!("Prepared:");
@@ -120,11 +125,19 @@ fn run_prepare(scope: &Scope) -> Result<(), String> {
         .iter()
         .filter_map(|s| s.next.map(|v| format!("{} {v}", s.name)))
         .collect();
+    // A subject line that stays readable when many crates go out at once.
+    let subject = if names.len() <= 3 {
+        format!("Release {}", names.join(", "))
+    } else {
+        format!(
+            "Release {} crates (versions in their CHANGELOG.md)",
+            names.len()
+        )
+    };
     println!(
         "\nVersions, requirements, CHANGELOG.md files and Cargo.lock are updated and the used \
-         fragments removed. Review with `git diff`, then commit:\n  git commit -am \"Release {}\"\n\
-         and run `cargo xtask release publish --dry-run`, then `cargo xtask release publish`.",
-        names.join(", ")
+         fragments removed. Review with `git diff`, then commit:\n  git commit -am \"{subject}\"\n\
+         and run `cargo xtask release publish --dry-run`, then `cargo xtask release publish`."
     );
     Ok(())
 }

@@ -16,21 +16,35 @@ use std::{
     process::{Command, Stdio},
 };
 
+/// What `prepare` did.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The plan it carried out.
+    pub(crate) plan: Plan,
+    /// The crates whose version, changelog or fragments it changed.
+    pub(crate) written: BTreeSet<String>,
+}
+
 /// Prepares the release `scope` asks for in the workspace at `root`, dating
 /// the changelog sections `date`. Refuses a dirty tree, so the result is
-/// exactly the release's changes. Returns the plan it carried out.
-pub(crate) fn prepare(root: &Path, scope: &Scope, date: &str) -> Result<Plan, String> {
+/// exactly the release's changes.
+pub(crate) fn prepare(root: &Path, scope: &Scope, date: &str) -> Result<Prepared, String> {
     let git = super::git::Git::new(root);
     git.require_clean("cargo xtask release prepare")?;
     let survey = Survey::take(root, scope)?;
-    apply(&survey, date)?;
+    let written = apply(&survey, date)?;
     refresh_lockfile(root)?;
-    Ok(survey.plan)
+    Ok(Prepared {
+        plan: survey.plan,
+        written,
+    })
 }
 
 /// Computes every file's new text first, so a problem leaves the tree as it
-/// was, then writes them and consumes the fragments.
-fn apply(survey: &Survey, date: &str) -> Result<(), String> {
+/// was, then writes them and consumes the fragments. Returns the crates it
+/// wrote for.
+fn apply(survey: &Survey, date: &str) -> Result<BTreeSet<String>, String> {
+    let mut written = BTreeSet::new();
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
     let read = |files: &BTreeMap<PathBuf, String>, path: &Path| -> Result<String, String> {
         match files.get(path) {
@@ -49,6 +63,7 @@ fn apply(survey: &Survey, date: &str) -> Result<(), String> {
         let text = manifest::set_package_version(&text, next)
             .map_err(|e| format!("{}: {e}", krate.manifest.display()))?;
         files.insert(krate.manifest.clone(), text);
+        written.insert(step.name.clone());
         for path in &survey.workspace.manifests {
             let text = read(&files, path)?;
             let (text, changed) = manifest::set_requirement(&text, &step.name, next)
@@ -91,6 +106,10 @@ fn apply(survey: &Survey, date: &str) -> Result<(), String> {
         );
         if existing.as_deref() != Some(text.as_str()) {
             files.insert(path, text);
+            written.insert(step.name.clone());
+        }
+        if !step.fragments.is_empty() {
+            written.insert(step.name.clone());
         }
     }
 
@@ -114,7 +133,7 @@ fn apply(survey: &Survey, date: &str) -> Result<(), String> {
     for fragment in used.iter().filter_map(|i| survey.fragments.get(*i)) {
         fragments::consume(fragment, &released)?;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The changelog entries of one crate's release.

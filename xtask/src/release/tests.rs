@@ -190,7 +190,7 @@ fn prepare_bumps_versions_and_requirements_writes_changelogs_and_consumes_fragme
     commit_all(root, "changes after 0.1.0");
 
     let emulator_before = read(&root.join("crates/identity-emulator/CHANGELOG.md"));
-    let plan = prepare(root, &Scope::Pending, DATE).unwrap();
+    let plan = prepare(root, &Scope::Pending, DATE).unwrap().plan;
     let next = |name: &str| plan.find(name).unwrap().next.map(|v| v.to_string());
     assert_eq!(next("identity-core").as_deref(), Some("0.1.1"));
     assert_eq!(next("identity-msi").as_deref(), Some("0.2.0"));
@@ -269,7 +269,8 @@ fn prepare_bumps_versions_and_requirements_writes_changelogs_and_consumes_fragme
     assert!(!tags.iter().any(|t| t.starts_with("identity-emulator")));
 
     // Preparing again finds nothing new to write.
-    prepare(root, &Scope::Pending, "2026-02-04").unwrap();
+    let again = prepare(root, &Scope::Pending, "2026-02-04").unwrap();
+    assert!(again.written.is_empty(), "{:?}", again.written);
     assert_eq!(git(root, &["status", "--porcelain"]), "");
 }
 
@@ -307,7 +308,7 @@ fn prepare_of_named_crates_moves_only_them_and_their_dependents() {
         crates: BTreeSet::from(["identity-chain".to_owned()]),
         bump: Some(super::version::Level::Minor),
     };
-    let plan = prepare(root, &scope, DATE).unwrap();
+    let plan = prepare(root, &scope, DATE).unwrap().plan;
     let moved: Vec<String> = plan
         .steps
         .iter()
@@ -340,7 +341,12 @@ fn first_release_prepare_dates_the_draft_sections_only() {
     let dir = TempDir::new("release-first-prepare");
     let root = dir.path();
     copy_of_this_workspace(root);
-    prepare(root, &Scope::Pending, DATE).unwrap();
+    let first = prepare(root, &Scope::Pending, DATE).unwrap();
+    assert_eq!(
+        first.written.len(),
+        first.plan.steps.len(),
+        "every changelog dated"
+    );
     let core = read(&root.join("crates/identity-core/CHANGELOG.md"));
     assert!(core.contains("\n## 0.1.0 (2026-02-03)\n"), "{core}");
     assert!(!core.contains("unreleased"), "{core}");
@@ -349,6 +355,9 @@ fn first_release_prepare_dates_the_draft_sections_only() {
         read(&root.join("Cargo.toml")),
         read(&crate::run::root().join("Cargo.toml"))
     );
+    commit_all(root, "Release 0.1.0");
+    let again = prepare(root, &Scope::Pending, "2026-02-04").unwrap();
+    assert!(again.written.is_empty(), "{:?}", again.written);
 }
 
 /// A workspace of two crates with a crate-local requirement and a lock file,
