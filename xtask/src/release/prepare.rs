@@ -6,7 +6,7 @@ use super::{
     changelog::{self, Entries},
     fragments::{self, Fragment},
     manifest,
-    plan::{History, Plan, Reason, Scope, Survey},
+    plan::{History, Plan, Reason, Scope, Step, Survey},
     version::Kind,
 };
 use std::{
@@ -44,51 +44,80 @@ pub(crate) fn prepare(root: &Path, scope: &Scope, date: &str) -> Result<Prepared
 /// was, then writes them and consumes the fragments. Returns the crates it
 /// wrote for.
 fn apply(survey: &Survey, date: &str) -> Result<BTreeSet<String>, String> {
-    let mut written = BTreeSet::new();
-    let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
-    let read = |files: &BTreeMap<PathBuf, String>, path: &Path| -> Result<String, String> {
-        match files.get(path) {
-            Some(text) => Ok(text.clone()),
-            None => fs::read_to_string(path)
-                .map_err(|e| format!("could not read {}: {e}", path.display())),
+    let mut edits = Edits::default();
+    bump_versions(survey, &mut edits)?;
+    add_changelog_sections(survey, date, &mut edits)?;
+    for (path, text) in &edits.files {
+        fs::write(path, text).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    }
+    consume_fragments(survey)?;
+    Ok(edits.crates)
+}
+
+/// New file contents not written yet, and the crates they are for.
+#[derive(Debug, Default)]
+struct Edits {
+    files: BTreeMap<PathBuf, String>,
+    crates: BTreeSet<String>,
+}
+
+impl Edits {
+    /// The file as edited so far.
+    fn read(&self, path: &Path) -> Result<Option<String>, String> {
+        if let Some(text) = self.files.get(path) {
+            return Ok(Some(text.clone()));
         }
-    };
+        match fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("could not read {}: {e}", path.display())),
+        }
+    }
+
+    fn read_existing(&self, path: &Path) -> Result<String, String> {
+        self.read(path)?
+            .ok_or_else(|| format!("{} does not exist", path.display()))
+    }
+}
+
+/// Each bumped crate's own version, and every requirement on it.
+fn bump_versions(survey: &Survey, edits: &mut Edits) -> Result<(), String> {
     for step in survey.plan.steps.iter().filter(|s| s.bumps()) {
         let Some(next) = step.next else { continue };
         let krate = survey
             .workspace
             .find(&step.name)
             .ok_or_else(|| format!("{} is in the plan but not in the workspace", step.name))?;
-        let text = read(&files, &krate.manifest)?;
-        let text = manifest::set_package_version(&text, next)
+        let text = manifest::set_package_version(&edits.read_existing(&krate.manifest)?, next)
             .map_err(|e| format!("{}: {e}", krate.manifest.display()))?;
-        files.insert(krate.manifest.clone(), text);
-        written.insert(step.name.clone());
+        edits.files.insert(krate.manifest.clone(), text);
+        edits.crates.insert(step.name.clone());
         for path in &survey.workspace.manifests {
-            let text = read(&files, path)?;
-            let (text, changed) = manifest::set_requirement(&text, &step.name, next)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let (text, changed) =
+                manifest::set_requirement(&edits.read_existing(path)?, &step.name, next)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
             if changed > 0 {
-                files.insert(path.clone(), text);
+                edits.files.insert(path.clone(), text);
             }
         }
     }
+    Ok(())
+}
+
+/// A section in the `CHANGELOG.md` of every crate the plan releases.
+fn add_changelog_sections(survey: &Survey, date: &str, edits: &mut Edits) -> Result<(), String> {
     for step in survey.plan.steps.iter().filter(|s| s.prepares()) {
         let Some(next) = step.next else { continue };
         let Some(krate) = survey.workspace.find(&step.name) else {
             continue;
         };
         let path = krate.dir.join("CHANGELOG.md");
-        let existing = match fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(format!("could not read {}: {e}", path.display())),
-        };
-        let mut entries = entries_for(step, &survey.fragments);
+        let existing = edits.read(&path)?;
         let last_release = match &step.history {
             History::Released { version, .. } => Some(*version),
             History::NeverReleased => None,
         };
+        let mut entries = entries_for(step, &survey.fragments);
         let has_section = existing.as_deref().is_some_and(|text| {
             changelog::top_version(text).is_some_and(|v| v == next.to_string())
                 || changelog::top_is_draft(text, last_release)
@@ -105,39 +134,32 @@ fn apply(survey: &Survey, date: &str) -> Result<BTreeSet<String>, String> {
             last_release,
         );
         if existing.as_deref() != Some(text.as_str()) {
-            files.insert(path, text);
-            written.insert(step.name.clone());
+            edits.files.insert(path, text);
+            edits.crates.insert(step.name.clone());
         }
         if !step.fragments.is_empty() {
-            written.insert(step.name.clone());
+            edits.crates.insert(step.name.clone());
         }
     }
+    Ok(())
+}
 
-    for (path, text) in &files {
-        fs::write(path, text).map_err(|e| format!("could not write {}: {e}", path.display()))?;
-    }
-    let released: BTreeSet<String> = survey
-        .plan
-        .steps
+/// Removes the crates released now from the fragments they used.
+fn consume_fragments(survey: &Survey) -> Result<(), String> {
+    let releasing: Vec<&Step> = survey.plan.steps.iter().filter(|s| s.prepares()).collect();
+    let released: BTreeSet<String> = releasing.iter().map(|s| s.name.clone()).collect();
+    let used: BTreeSet<usize> = releasing
         .iter()
-        .filter(|s| s.prepares())
-        .map(|s| s.name.clone())
-        .collect();
-    let used: BTreeSet<usize> = survey
-        .plan
-        .steps
-        .iter()
-        .filter(|s| s.prepares())
         .flat_map(|s| s.fragments.iter().copied())
         .collect();
     for fragment in used.iter().filter_map(|i| survey.fragments.get(*i)) {
         fragments::consume(fragment, &released)?;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// The changelog entries of one crate's release.
-fn entries_for(step: &super::plan::Step, all: &[Fragment]) -> Entries {
+fn entries_for(step: &Step, all: &[Fragment]) -> Entries {
     let mut entries = Entries::default();
     for fragment in step.fragments.iter().filter_map(|i| all.get(*i)) {
         let list = match fragment.kind {
