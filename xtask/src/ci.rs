@@ -92,6 +92,12 @@ pub(crate) fn run() -> Result<(), String> {
         none,
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // --- Release readiness (docs/RELEASING.md) ---------------------------
+    // Every publishable crate packages, and builds from its package alone
+    // (`cargo publish --workspace --dry-run`): a missing file, a path
+    // dependency without a version or missing metadata fails here, not on
+    // release day. Uploads nothing.
+    crate::release::verify_packages()?;
     if has_cargo_tool("deny") {
         cargo(
             &[

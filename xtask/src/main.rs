@@ -1,10 +1,13 @@
-//! `cargo xtask`: workspace automation, std only.
+//! `cargo xtask`: workspace automation (std, and `serde_json` to read `cargo
+//! metadata`).
 //!
-//! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency rules).
+//! - `ci`: every check `.ci/run` makes (fmt, clippy, tests, docs, dependency
+//!   rules, packaging).
 //! - `demo`: the main job: tokens from every credential against the emulator.
 //! - `bench`: performance figures, ours against the official `azure_identity`.
 //! - `fuzz`: a smoke run of every `cargo fuzz` target (nightly).
 //! - `size`: build cost and binary size of sample apps, ours against the official crate.
+//! - `release`: plan, prepare and publish independent crate releases (docs/RELEASING.md).
 
 #![forbid(unsafe_code)]
 // A command-line tool reports on stdout/stderr.
@@ -12,6 +15,7 @@
 
 mod ci;
 mod fuzz;
+mod release;
 mod run;
 mod size;
 
@@ -20,13 +24,17 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci       run every check CI runs (fmt, clippy, tests, docs, dependency rules)
+  ci       run every check CI runs (fmt, clippy, tests, docs, dependency rules, packaging)
   demo     start the emulator and obtain a token through every credential
   bench    measure ours against the official azure_identity (release build)
   size     cold builds of sample apps, ours and the official crate's: units, seconds, bytes
            (cargo xtask size [msi] [secret] [default])
   fuzz     a smoke run of every cargo-fuzz target (nightly + cargo-fuzz)
            (cargo xtask fuzz [--seconds N] [target...])
+  release  independent crate releases (docs/RELEASING.md):
+           release plan    [--bump patch|minor|major] [crate...]   what would be released, in order
+           release prepare [--bump patch|minor|major] [crate...]   bump versions, write changelogs
+           release publish [--dry-run]                             upload to crates.io in order, tag
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +59,7 @@ fn main() -> ExitCode {
         ),
         Some("size") => size::run(rest),
         Some("fuzz") => fuzz::run(rest),
+        Some("release") => release::run(rest),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
