@@ -97,16 +97,21 @@ async fn managed_identity_as_the_seeds_write_it() -> azure_core::Result<()> {
 }
 
 /// `azure-identity-rust-skill.md`, section `DeveloperToolsCredential`: the
-/// credential handed to an SDK client (here the seed's client is replaced by
-/// what it holds, an `Arc<dyn TokenCredential>`), working through the az
-/// stand-in.
+/// credential handed to Key Vault's stable `SecretClient` as the seed does,
+/// then working through the az stand-in.
 #[tokio::test]
 async fn developer_tools_as_the_skill_writes_it() -> azure_core::Result<()> {
     use azure_identity::DeveloperToolsCredential;
 
+    use azure_security_keyvault_secrets::SecretClient;
+
     let credential = DeveloperToolsCredential::new(None)?;
-    let for_client: std::sync::Arc<dyn TokenCredential> = credential.clone();
-    let _ = for_client;
+    let client = SecretClient::new(
+        "https://my-vault.vault.azure.net/",
+        credential.clone(),
+        None,
+    )?;
+    let _ = client;
 
     let credential =
         DeveloperToolsCredential::new(Some(azure_identity::DeveloperToolsCredentialOptions {
@@ -117,5 +122,67 @@ async fn developer_tools_as_the_skill_writes_it() -> azure_core::Result<()> {
         .get_token(&["https://vault.azure.net/.default"], None)
         .await?;
     assert_eq!(token.token.secret(), "standin-az-token");
+    Ok(())
+}
+
+/// `authenticate-rust-apps-overview.md`: each credential handed to Key Vault's
+/// stable `SecretClient` exactly as the overview writes it. The vault name the
+/// overview reads from `AZURE_KEYVAULT_NAME` is given here; the rest is the
+/// overview's code. Constructing sends nothing, so no vault is needed.
+#[tokio::test]
+async fn the_overviews_key_vault_examples_compile_and_construct()
+-> Result<(), Box<dyn std::error::Error>> {
+    let key_vault_name = String::from("https://my-vault.vault.azure.net/");
+
+    {
+        use azure_identity::AzureCliCredential;
+        use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+
+        let credential = AzureCliCredential::new(None)?;
+
+        let key_vault_options = SecretClientOptions::default();
+
+        let client =
+            SecretClient::new(key_vault_name.as_str(), credential, Some(key_vault_options))?;
+        let _ = client;
+    }
+    {
+        use azure_identity::AzureDeveloperCliCredential;
+        use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+
+        let credential = AzureDeveloperCliCredential::new(None)?;
+
+        let key_vault_options = SecretClientOptions::default();
+
+        let client =
+            SecretClient::new(key_vault_name.as_str(), credential, Some(key_vault_options))?;
+        let _ = client;
+    }
+    {
+        use azure_identity::{
+            ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+        };
+        use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+
+        let user_assigned_id: Option<UserAssignedId> =
+            Some(String::from("00000000-0000-0000-0000-0000000000c1"))
+                .map(|id| UserAssignedId::ClientId(id.clone()));
+
+        // Set up authentication
+        let credential_options = ManagedIdentityCredentialOptions {
+            user_assigned_id,
+            ..Default::default()
+        };
+
+        let credential = ManagedIdentityCredential::new(Some(credential_options))?;
+
+        // Create a Key Vault client for secrets
+        let client = SecretClient::new(
+            key_vault_name.as_str(),
+            credential,
+            Some(SecretClientOptions::default()),
+        )?;
+        let _ = client;
+    }
     Ok(())
 }

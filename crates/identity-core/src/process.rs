@@ -127,6 +127,11 @@ pub trait Executor: Send + Sync + fmt::Debug {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TokioExecutor;
 
+/// The default executor, as the official crate's `new_executor()` names it.
+pub fn new_executor() -> std::sync::Arc<dyn Executor> {
+    std::sync::Arc::new(TokioExecutor)
+}
+
 #[async_trait::async_trait]
 impl Executor for TokioExecutor {
     async fn run(&self, request: ProcessRequest) -> Result<ProcessOutput, ProcessError> {

@@ -55,8 +55,13 @@ pub use identity_developer_tools::{DeveloperToolsCredential, DeveloperToolsCrede
 pub mod process {
     pub use identity_core::process::{
         Executor, ProcessError, ProcessOutput, ProcessRequest, TokioExecutor, find_program,
+        new_executor,
     };
 }
+
+/// Where the official crate puts them: `azure_identity::{Executor, new_executor}`.
+#[cfg(any(feature = "azure-cli", feature = "azd"))]
+pub use identity_core::process::{Executor, new_executor};
 
 #[cfg(feature = "chain")]
 pub use identity_chain::{ChainedTokenCredential, ChainedTokenCredentialOptions, LinkOutcome};
