@@ -15,6 +15,7 @@ const APPS: &[(&str, Option<&str>)] = &[
     ("msi-ours", Some("msi-official")),
     ("secret-ours", Some("secret-official")),
     ("default-ours", None),
+    ("blob-ours", Some("blob-official")),
 ];
 
 struct Built {

@@ -49,7 +49,7 @@ pub use identity_azd::{AzureDeveloperCliCredential, AzureDeveloperCliCredentialO
 #[cfg(feature = "developer-tools")]
 pub use identity_developer_tools::{DeveloperToolsCredential, DeveloperToolsCredentialOptions};
 
-/// Running developer tools: the [`Executor`](process::Executor) trait to
+/// Running developer tools: the [`Executor`] trait to
 /// substitute, and the default one.
 #[cfg(any(feature = "azure-cli", feature = "azd"))]
 pub mod process {
