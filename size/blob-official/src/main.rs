@@ -8,6 +8,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = Url::parse("https://account.blob.core.windows.net/container/blob.txt")?;
     let client = BlobClient::new(url, Some(credential), None)?;
     let blob = client.download(None).await?;
-    println!("downloaded: {}", blob.status());
+    let bytes = blob.body.collect().await?;
+    println!("downloaded {} bytes", bytes.len());
     Ok(())
 }
