@@ -136,12 +136,36 @@ fn check_no_openssl() -> Result<(), String> {
         )?;
     }
     eprintln!("no TLS stack or crypto library in: {}", NO_TLS.join(", "));
+    // The lean TLS choice compiles ring, not aws-lc (and never openssl).
+    forbid_in_tree_with(
+        "identity-client-secret",
+        &["--no-default-features", "--features", "rustls_ring,tokio"],
+        &[
+            "aws-lc-sys",
+            "aws-lc-rs",
+            "openssl",
+            "openssl-sys",
+            "native-tls",
+        ],
+        "with `rustls_ring` (it should use ring, not aws-lc)",
+    )?;
+    eprintln!("identity-client-secret with rustls_ring: ring only, no aws-lc");
     Ok(())
 }
 
 /// Fails when `package`'s default normal dependency tree holds any of `forbidden`.
 fn forbid_in_tree(package: &str, forbidden: &[&str], context: &str) -> Result<(), String> {
-    let tree = cargo_output(&[
+    forbid_in_tree_with(package, &[], forbidden, context)
+}
+
+/// As [`forbid_in_tree`], with extra `cargo tree` arguments (features).
+fn forbid_in_tree_with(
+    package: &str,
+    extra: &[&str],
+    forbidden: &[&str],
+    context: &str,
+) -> Result<(), String> {
+    let mut args = vec![
         "tree",
         "--package",
         package,
@@ -149,7 +173,9 @@ fn forbid_in_tree(package: &str, forbidden: &[&str], context: &str) -> Result<()
         "normal",
         "--prefix",
         "none",
-    ])?;
+    ];
+    args.extend_from_slice(extra);
+    let tree = cargo_output(&args)?;
     let offenders: Vec<&str> = tree
         .lines()
         .filter(|line| forbidden.contains(&line.split_whitespace().next().unwrap_or_default()))

@@ -28,7 +28,7 @@ commands:
   demo     start the emulator and obtain a token through every credential
   bench    measure ours against the official azure_identity (release build)
   size     cold builds of sample apps, ours and the official crate's: units, seconds, bytes
-           (cargo xtask size [msi] [secret] [default] [blob])
+           (cargo xtask size [msi] [secret] [secret-ring] [default] [blob])
   fuzz     a smoke run of every cargo-fuzz target (nightly + cargo-fuzz)
            (cargo xtask fuzz [--seconds N] [target...])
   release  independent crate releases (docs/RELEASING.md):

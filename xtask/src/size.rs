@@ -14,6 +14,7 @@ use std::{
 const APPS: &[(&str, Option<&str>)] = &[
     ("msi-ours", Some("msi-official")),
     ("secret-ours", Some("secret-official")),
+    ("secret-ring-ours", Some("secret-official")),
     ("default-ours", None),
     ("blob-ours", Some("blob-official")),
 ];

@@ -61,9 +61,9 @@ impl Default for Limits {
 /// Builds the pipeline a credential sends requests through.
 ///
 /// The caller's `ClientOptions` (transport, retry, policies, user agent) are
-/// kept. Without a transport, the default HTTP client is used when this crate
-/// was built with the `reqwest` feature; otherwise a clear error names the
-/// feature to enable (azure_core would panic instead).
+/// kept. Without a transport, the HTTP client is ours with `rustls_ring`,
+/// azure_core's default with `reqwest`/`reqwest_rustls`; without either, a
+/// clear error names the feature to enable (azure_core would panic instead).
 pub fn new_pipeline(
     credential: &'static str,
     mut options: ClientOptions,
@@ -85,7 +85,12 @@ pub fn new_pipeline(
     ))
 }
 
-#[cfg(feature = "reqwest")]
+#[cfg(feature = "rustls_ring")]
+fn default_transport(credential: &'static str) -> Result<Transport, CredentialError> {
+    crate::tls::ring_transport(credential)
+}
+
+#[cfg(all(feature = "reqwest", not(feature = "rustls_ring")))]
 fn default_transport(_credential: &'static str) -> Result<Transport, CredentialError> {
     Ok(Transport::new(azure_core::http::new_http_client(None)))
 }
@@ -148,7 +153,8 @@ impl Policy for AttemptPolicy {
             ));
         };
         let result = match with_timeout(self.timeout, first.send(ctx, request, rest)).await {
-            Some(result) => result,
+            // An untrusted certificate is final: retrying cannot change it.
+            Some(result) => result.map_err(final_if_untrusted),
             None => Err(azure_core::Error::with_message(
                 ErrorKind::Io,
                 format!("no response within {} s", self.timeout.as_secs_f32()),

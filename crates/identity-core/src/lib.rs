@@ -19,6 +19,8 @@ pub mod platform;
 pub mod process;
 pub mod request;
 pub mod scopes;
+#[cfg(feature = "rustls_ring")]
+mod tls;
 
 pub use assertion::ClientAssertion;
 pub use azure_core::credentials::{
