@@ -31,6 +31,24 @@ struct Outcome {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let (seconds, chosen) = parse_args(args)?;
+    check_tools()?;
+    let fuzz_dir = root().join("fuzz");
+    seed_certificates(&fuzz_dir.join("corpus").join("certificate"))?;
+    let mut outcomes = Vec::new();
+    for target in chosen {
+        outcomes.push(run_target(&fuzz_dir, target, seconds)?);
+    }
+    report(&outcomes);
+    if outcomes.iter().any(|o| o.verdict != "no crash") {
+        return Err("a fuzz target failed: see fuzz/artifacts/ for the input".into());
+    }
+    Ok(())
+}
+
+/// `[--seconds N] [target...]`: the seconds per target and the targets (all
+/// when none is named).
+fn parse_args(args: &[String]) -> Result<(u32, Vec<&'static str>), String> {
     let mut seconds = DEFAULT_SECONDS;
     let mut chosen: Vec<&'static str> = Vec::new();
     let mut args = args.iter();
@@ -52,18 +70,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if chosen.is_empty() {
         chosen = TARGETS.to_vec();
     }
-    check_tools()?;
-    let fuzz_dir = root().join("fuzz");
-    seed_certificates(&fuzz_dir.join("corpus").join("certificate"))?;
-    let mut outcomes = Vec::new();
-    for target in chosen {
-        outcomes.push(run_target(&fuzz_dir, target, seconds)?);
-    }
+    Ok((seconds, chosen))
+}
+
+/// The summary table, in Markdown.
+fn report(outcomes: &[Outcome]) {
     println!();
     println!(
         "| target | seconds | runs | runs/s | corpus | result |\n|---|---:|---:|---:|---:|---|"
     );
-    for o in &outcomes {
+    for o in outcomes {
         let rate = match (o.runs, o.seconds) {
             (Some(runs), Some(s)) if s > 0 => (runs / s).to_string(),
             _ => "?".into(),
@@ -78,10 +94,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             o.verdict
         );
     }
-    if outcomes.iter().any(|o| o.verdict != "no crash") {
-        return Err("a fuzz target failed: see fuzz/artifacts/ for the input".into());
-    }
-    Ok(())
 }
 
 /// A `cargo` that runs the nightly toolchain, whatever started xtask.
@@ -266,4 +278,61 @@ fn seed_certificates(corpus: &Path) -> Result<(), String> {
     seed("seed-p12-no-password", 1, &[read("no-password.p12")?])?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn arguments_choose_seconds_and_targets() {
+        assert_eq!(
+            parse_args(&[]).unwrap(),
+            (DEFAULT_SECONDS, TARGETS.to_vec())
+        );
+        assert_eq!(
+            parse_args(&args(&["--seconds", "5", "az_output", "certificate"])).unwrap(),
+            (5, vec!["az_output", "certificate"])
+        );
+        assert!(
+            parse_args(&args(&["--seconds"]))
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(
+            parse_args(&args(&["nope"]))
+                .unwrap_err()
+                .contains("az_output")
+        );
+    }
+
+    #[test]
+    fn every_target_has_a_file_and_seeds_or_generated_seeds() {
+        let fuzz = root().join("fuzz");
+        for target in TARGETS {
+            assert!(
+                fuzz.join("fuzz_targets")
+                    .join(format!("{target}.rs"))
+                    .is_file(),
+                "{target}"
+            );
+            // The certificate seeds are generated (they hold private keys).
+            if *target != "certificate" {
+                assert!(fuzz.join("seeds").join(target).is_dir(), "{target}");
+            }
+        }
+    }
+
+    #[test]
+    fn libfuzzer_statistics_are_read() {
+        let log =
+            "#2 INITED\nDone 118705 runs in 6 second(s)\nstat::number_of_executed_units: 118705\n";
+        assert_eq!(find_number(log, "Done ", " runs"), Some(118_705));
+        assert_eq!(find_number(log, " runs in ", " second"), Some(6));
+        assert_eq!(find_number("crashed", "Done ", " runs"), None);
+    }
 }
