@@ -1,12 +1,17 @@
 //! The fault matrix: every HTTP credential against every way its endpoint can
-//! misbehave, each case against its own emulator, all at once.
+//! misbehave, each case against its own emulator, all at once. The
+//! credentials: client secret, certificate, workload identity, Azure Pipelines
+//! (faults on Entra, and on the pipeline's OIDC endpoint), and managed identity
+//! on IMDS, App Service, Azure Arc, Service Fabric (pinned TLS), Azure ML and
+//! Cloud Shell.
 //!
 //! - `every_credential_survives_every_fault_within_15_s`: retries off. Each
 //!   case ends within 15 s (the 10 s per-attempt timeout bounds the hung
 //!   endpoint) with an error that names the credential and the fault, quotes
 //!   no secret or token, and never panics. A 10 MB body is read no further
 //!   than the 1 MiB cap (`bounded_memory.rs` measures the allocation).
-//! - `retries_match_the_policy`: two fast retries. The emulator's log shows
+//! - `retries_match_the_policy`: two fast retries (Arc, Service Fabric and the
+//!   OIDC endpoint aside: their crates test their retries). The emulator's log shows
 //!   exactly the attempts the policy allows: 3 for statuses azure_core retries
 //!   (429, 500, 503) and transport failures (a dropped connection, a body cut
 //!   short or reset), 3 for IMDS's own list (410 included), 1 for everything
@@ -81,35 +86,55 @@ enum Kind {
     Pipelines,
     ImdsManagedIdentity,
     AppServiceManagedIdentity,
+    ArcManagedIdentity,
+    ServiceFabricManagedIdentity,
+    AzureMlManagedIdentity,
+    CloudShellManagedIdentity,
+    /// Azure Pipelines with the faults on its OIDC endpoint, not Entra's.
+    PipelinesOidc,
 }
 
 impl Kind {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 11] = [
         Self::Secret,
         Self::Certificate,
         Self::Workload,
         Self::Pipelines,
         Self::ImdsManagedIdentity,
         Self::AppServiceManagedIdentity,
+        Self::ArcManagedIdentity,
+        Self::ServiceFabricManagedIdentity,
+        Self::AzureMlManagedIdentity,
+        Self::CloudShellManagedIdentity,
+        Self::PipelinesOidc,
     ];
+
+    fn is_managed_identity(self) -> bool {
+        matches!(
+            self,
+            Self::ImdsManagedIdentity
+                | Self::AppServiceManagedIdentity
+                | Self::ArcManagedIdentity
+                | Self::ServiceFabricManagedIdentity
+                | Self::AzureMlManagedIdentity
+                | Self::CloudShellManagedIdentity
+        )
+    }
 
     fn name(self) -> &'static str {
         match self {
             Self::Secret => "ClientSecretCredential",
             Self::Certificate => "ClientCertificateCredential",
             Self::Workload => "WorkloadIdentityCredential",
-            Self::Pipelines => "AzurePipelinesCredential",
-            Self::ImdsManagedIdentity | Self::AppServiceManagedIdentity => {
-                "ManagedIdentityCredential"
-            }
+            Self::Pipelines | Self::PipelinesOidc => "AzurePipelinesCredential",
+            _ => "ManagedIdentityCredential",
         }
     }
 
     fn target(self) -> FaultTarget {
         match self {
-            Self::ImdsManagedIdentity | Self::AppServiceManagedIdentity => {
-                FaultTarget::ManagedIdentity
-            }
+            _ if self.is_managed_identity() => FaultTarget::ManagedIdentity,
+            Self::PipelinesOidc => FaultTarget::PathPrefix("/pipelines".into()),
             _ => FaultTarget::Token,
         }
     }
@@ -183,7 +208,7 @@ impl Kind {
                 }))
                 .unwrap()
             }
-            Self::Pipelines => {
+            Self::Pipelines | Self::PipelinesOidc => {
                 emulator.add_assertion_app(
                     DEFAULT_TENANT,
                     "matrix-pipeline",
@@ -203,18 +228,33 @@ impl Kind {
                 )
                 .unwrap()
             }
-            Self::ImdsManagedIdentity | Self::AppServiceManagedIdentity => {
+            _ => {
+                let secret = emulator.managed_identity_secret().to_owned();
                 let vars = match self {
                     Self::ImdsManagedIdentity => {
                         vec![("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.imds_host())]
                     }
-                    _ => vec![
+                    Self::AppServiceManagedIdentity => vec![
                         ("IDENTITY_ENDPOINT", emulator.app_service_endpoint()),
+                        ("IDENTITY_HEADER", secret),
+                    ],
+                    Self::ArcManagedIdentity => vec![
+                        ("IDENTITY_ENDPOINT", emulator.arc_endpoint()),
+                        ("IMDS_ENDPOINT", emulator.imds_host()),
+                    ],
+                    Self::ServiceFabricManagedIdentity => vec![
+                        ("IDENTITY_ENDPOINT", emulator.service_fabric_endpoint()),
+                        ("IDENTITY_HEADER", secret),
                         (
-                            "IDENTITY_HEADER",
-                            emulator.managed_identity_secret().to_owned(),
+                            "IDENTITY_SERVER_THUMBPRINT",
+                            emulator.service_fabric_thumbprint(),
                         ),
                     ],
+                    Self::AzureMlManagedIdentity => vec![
+                        ("MSI_ENDPOINT", emulator.azure_ml_endpoint()),
+                        ("MSI_SECRET", secret),
+                    ],
+                    _ => vec![("MSI_ENDPOINT", emulator.cloud_shell_endpoint())],
                 };
                 ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                     client_options: ClientOptions {
@@ -222,6 +262,7 @@ impl Kind {
                         ..Default::default()
                     },
                     imds_retry: retries.imds(),
+                    arc_token_directory: Some(emulator.arc_token_directory().to_owned()),
                     platform: env(vars),
                     ..Default::default()
                 }))
@@ -276,7 +317,12 @@ fn cases() -> Vec<(&'static str, Case, &'static [&'static str])> {
         (
             "truncated body",
             Case::Fault(Fault::TruncatedBody),
-            &["not JSON", "not a JSON", "closed before"],
+            &[
+                "not JSON",
+                "not a JSON",
+                "closed before",
+                "closed connection",
+            ],
         ),
         (
             "hung",
@@ -393,13 +439,15 @@ async fn every_credential_survives_every_fault_within_15_s() {
             problems.push(format!("{label}: took {:?}", outcome.elapsed));
         }
         let text = match outcome.result {
-            // A managed identity answer carries expires_on, so expires_in is not read.
+            // A managed identity answer carries expires_on, so expires_in is
+            // not read; the OIDC answer has neither field.
             Ok(())
-                if matches!(
-                    kind,
-                    Kind::ImdsManagedIdentity | Kind::AppServiceManagedIdentity
-                ) && name.starts_with("expires_in") =>
+                if (kind.is_managed_identity() || matches!(kind, Kind::PipelinesOidc))
+                    && name.starts_with("expires_in") =>
             {
+                continue;
+            }
+            Ok(()) if matches!(kind, Kind::PipelinesOidc) && name == "no access_token" => {
                 continue;
             }
             Ok(()) => {
@@ -411,7 +459,11 @@ async fn every_credential_survives_every_fault_within_15_s() {
         if !text.contains(kind.name()) {
             problems.push(format!("{label}: does not name the credential: {text}"));
         }
-        if !words.iter().any(|w| text.contains(w)) {
+        // Arc's first answer must be its challenge: whatever else comes back
+        // is reported as a missing challenge.
+        let arc_challenge = matches!(kind, Kind::ArcManagedIdentity)
+            && (text.contains("should challenge with 401") || text.contains("no `Basic realm="));
+        if !words.iter().any(|w| text.contains(w)) && !arc_challenge {
             problems.push(format!("{label}: does not say {words:?}: {text}"));
         }
         // Tokens and assertions are JWTs; none belongs in an error.
@@ -452,7 +504,19 @@ fn allowed_attempts(kind: Kind, case: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_match_the_policy() {
     let mut running = Vec::new();
-    for kind in Kind::ALL {
+    // Arc (a challenge first), Service Fabric (pinned TLS) and the OIDC
+    // endpoint have their own retry tests in their crates.
+    let counted_kinds = [
+        Kind::Secret,
+        Kind::Certificate,
+        Kind::Workload,
+        Kind::Pipelines,
+        Kind::ImdsManagedIdentity,
+        Kind::AppServiceManagedIdentity,
+        Kind::AzureMlManagedIdentity,
+        Kind::CloudShellManagedIdentity,
+    ];
+    for kind in counted_kinds {
         for (name, case, _) in cases() {
             // Hung and refused endpoints are counted by time, not requests.
             if matches!(name, "hung" | "connection refused") {

@@ -97,6 +97,12 @@ impl OidcToken {
             .with_status(answer.status, None)
             .with_fix(fix));
         }
+        // A sign-in page from a proxy is not the pipeline's answer.
+        if let Err(why) = identity_core::http::check_json_content_type(&answer.headers) {
+            return Err(failed(format!(
+                "the pipeline's OIDC endpoint {endpoint} answered without an oidcToken: {why}"
+            )));
+        }
         match serde_json::from_slice::<Value>(&answer.body) {
             Ok(Value::Object(fields)) => match fields.get("oidcToken").and_then(Value::as_str) {
                 Some(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
@@ -104,8 +110,14 @@ impl OidcToken {
                     "the pipeline's OIDC endpoint {endpoint} answered without an oidcToken"
                 ))),
             },
+            _ if answer.body.iter().all(u8::is_ascii_whitespace) => Err(failed(format!(
+                "the pipeline's OIDC endpoint {endpoint} answered {} with an empty body",
+                describe_status(answer.status)
+            ))),
             _ => Err(failed(format!(
-                "the pipeline's OIDC endpoint {endpoint} answered with something other than JSON"
+                "the pipeline's OIDC endpoint {endpoint} answered {} with a body that is not a JSON object ({} bytes)",
+                describe_status(answer.status),
+                answer.body.len()
             ))),
         }
     }
