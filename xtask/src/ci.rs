@@ -176,10 +176,7 @@ fn forbid_in_tree_with(
     ];
     args.extend_from_slice(extra);
     let tree = cargo_output(&args)?;
-    let offenders: Vec<&str> = tree
-        .lines()
-        .filter(|line| forbidden.contains(&line.split_whitespace().next().unwrap_or_default()))
-        .collect();
+    let offenders = offenders(&tree, forbidden);
     if offenders.is_empty() {
         Ok(())
     } else {
@@ -187,5 +184,44 @@ fn forbid_in_tree_with(
             "{package} pulls in {} {context}",
             offenders.join(", ")
         ))
+    }
+}
+
+/// The lines of a `cargo tree --prefix none` listing that name a forbidden package.
+fn offenders<'a>(tree: &'a str, forbidden: &[&str]) -> Vec<&'a str> {
+    tree.lines()
+        .filter(|line| forbidden.contains(&line.split_whitespace().next().unwrap_or_default()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_packages_are_found_by_name_not_by_prefix() {
+        let tree = "identity-msi v0.1.0 (/w/crates/identity-msi)\nopenssl-probe v0.2.1\nrustls v0.23.46\nring v0.17.14\n";
+        assert_eq!(
+            offenders(tree, LINKS_OPENSSL),
+            Vec::<&str>::new(),
+            "openssl-probe is not openssl"
+        );
+        assert_eq!(
+            offenders(tree, TLS_OR_CRYPTO),
+            vec!["rustls v0.23.46", "ring v0.17.14"]
+        );
+    }
+
+    #[test]
+    fn every_umbrella_feature_checked_alone_exists() {
+        let manifest =
+            std::fs::read_to_string(crate::run::root().join("crates/identity/Cargo.toml"))
+                .unwrap_or_default();
+        for feature in UMBRELLA_FEATURES {
+            assert!(
+                manifest.contains(&format!("\n{feature} = [")),
+                "the umbrella has no feature `{feature}`"
+            );
+        }
     }
 }
