@@ -135,6 +135,10 @@ fn core_types(shown: &mut Shown) {
     let token = AccessToken::new(TOKEN.to_owned(), expires);
     shown.debug("AccessToken", &token);
     shown.debug("FetchedToken", &FetchedToken::new(token.clone()));
+    let answer = format!(r#"{{"access_token":"{TOKEN}","expires_in":3600}}"#);
+    let fields = identity_core::json::LooseObject::parse(answer.as_bytes()).unwrap();
+    shown.debug("LooseObject", &fields);
+    shown.debug("Loose", &fields.get("access_token"));
     shown.debug("Proof", &Proof::Secret(secret.clone()));
     shown.debug("Proof", &Proof::Assertion(ASSERTION.to_owned()));
     shown.debug("ClientAuth", &ClientAuth::Secret(&secret));

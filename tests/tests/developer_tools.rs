@@ -211,7 +211,7 @@ async fn a_hung_tool_is_killed_at_the_timeout() {
     assert!(
         error
             .to_string()
-            .contains("did not finish within 0.5 s and was stopped"),
+            .contains("did not finish within 500 ms and was stopped"),
         "{error}"
     );
     let pid = std::fs::read_to_string(&pid_file)

@@ -14,15 +14,13 @@
 
 use crate::{AccessToken, Clock, CredentialError};
 use azure_core::time::{Duration, OffsetDateTime};
-use futures::{
-    FutureExt,
-    future::{BoxFuture, Shared},
-};
+mod flight;
+
+use flight::{Flight, Wait};
+use futures::{FutureExt, future::BoxFuture};
 use std::{
-    collections::HashMap,
     fmt,
     future::Future,
-    hash::{BuildHasherDefault, Hasher},
     pin::Pin,
     sync::{
         Arc, Mutex, MutexGuard,
@@ -91,7 +89,7 @@ impl RefreshRule {
 }
 
 type Outcome = Result<AccessToken, CredentialError>;
-type Inflight = Shared<BoxFuture<'static, Outcome>>;
+type Inflight = Flight;
 
 /// Tells one fetch from another, so a fetch that finishes after
 /// [`TokenCache::clear`] never overwrites a newer one's slot.
@@ -105,14 +103,14 @@ pub struct TokenCache {
 }
 
 /// Every key's slot, found by fingerprint, under one short lock that a read
-/// takes once and nothing holds across I/O.
+/// takes once and nothing holds across I/O. A list, not a hash map: a
+/// credential holds a handful of keys, a scan of their fingerprints is as fast
+/// as hashing, and a map's code would cost every application a few KB.
 #[derive(Default)]
-struct Slots {
-    by_fingerprint: HashMap<u64, Vec<Slot>, BuildHasherDefault<PassThrough>>,
-    count: usize,
-}
+struct Slots(Vec<Slot>);
 
 struct Slot {
+    fingerprint: u64,
     key: Key,
     entry: Option<Entry>,
     inflight: Option<(u64, Inflight)>,
@@ -164,10 +162,9 @@ impl Slot {
 
 impl Slots {
     fn find_mut(&mut self, fingerprint: u64, key: &Key) -> Option<&mut Slot> {
-        self.by_fingerprint
-            .get_mut(&fingerprint)?
+        self.0
             .iter_mut()
-            .find(|slot| slot.key == *key)
+            .find(|slot| slot.fingerprint == fingerprint && slot.key == *key)
     }
 
     fn find_or_insert(
@@ -178,34 +175,28 @@ impl Slots {
         claims: Option<&str>,
         now: i128,
     ) -> &mut Slot {
-        let found = self.by_fingerprint.get(&fingerprint).and_then(|list| {
-            list.iter()
-                .position(|s| s.key.matches(scopes, tenant, claims))
+        let found = self.0.iter().position(|slot| {
+            slot.fingerprint == fingerprint && slot.key.matches(scopes, tenant, claims)
         });
-        if found.is_none() && self.count >= MAX_SLOTS {
-            self.by_fingerprint.retain(|_, list| {
-                list.retain(|slot| slot.usable(now));
-                !list.is_empty()
-            });
-            self.count = self.by_fingerprint.values().map(Vec::len).sum();
-        }
-        let list = self.by_fingerprint.entry(fingerprint).or_default();
         let index = match found {
             Some(index) => index,
             None => {
-                list.push(Slot {
+                if self.0.len() >= MAX_SLOTS {
+                    self.0.retain(|slot| slot.usable(now));
+                }
+                self.0.push(Slot {
+                    fingerprint,
                     key: Key::new(scopes, tenant, claims),
                     entry: None,
                     inflight: None,
                     next_refresh: None,
                 });
-                self.count += 1;
-                list.len() - 1
+                self.0.len() - 1
             }
         };
         // In bounds: found in this very list, or just pushed onto it.
         #[allow(clippy::indexing_slicing)]
-        &mut list[index]
+        &mut self.0[index]
     }
 }
 
@@ -216,7 +207,7 @@ pub struct Lookup(LookupState);
 
 enum LookupState {
     Cached(Option<AccessToken>),
-    Waiting(Inflight),
+    Waiting(Wait),
     Failed(Option<CredentialError>),
 }
 
@@ -245,7 +236,7 @@ impl Future for Lookup {
                     CredentialError::failed("TokenCache", "lookup polled after completion")
                 })
                 .into_azure_error())),
-            LookupState::Waiting(inflight) => Pin::new(inflight)
+            LookupState::Waiting(wait) => Pin::new(wait)
                 .poll(cx)
                 .map(|outcome| outcome.map_err(CredentialError::into_azure_error)),
         }
@@ -310,20 +301,20 @@ impl TokenCache {
                 && slot.next_refresh.is_none_or(|at| now >= at);
             if refresh_due {
                 tracing::debug!("refreshing a cached token ahead of its expiry");
-                let refresh = self.start(fingerprint, slot, fetch);
+                let refresh = self.start(fingerprint, slot, fetch().boxed());
                 drop(slots);
                 // Detached: it updates the slot when done, whoever waits.
                 drop(
                     azure_core::async_runtime::get_async_runtime().spawn(Box::pin(async move {
-                        let _ = refresh.await;
+                        let _ = refresh.wait().await;
                     })),
                 );
             }
             return Lookup(LookupState::Cached(Some(token)));
         }
         let waiter = match &slot.inflight {
-            Some((_, inflight)) => inflight.clone(),
-            None => self.start(fingerprint, slot, fetch),
+            Some((_, inflight)) => inflight.wait(),
+            None => self.start(fingerprint, slot, fetch().boxed()).wait(),
         };
         Lookup(LookupState::Waiting(waiter))
     }
@@ -346,15 +337,19 @@ impl TokenCache {
         let fingerprint = fingerprint(scopes, tenant, claims);
         let mut slots = lock(&self.slots);
         let slot = slots.find_or_insert(fingerprint, scopes, tenant, claims, now);
-        Lookup(LookupState::Waiting(self.start(fingerprint, slot, fetch)))
+        Lookup(LookupState::Waiting(
+            self.start(fingerprint, slot, fetch().boxed()).wait(),
+        ))
     }
 
-    fn start<F, Fut>(&self, fingerprint: u64, slot: &mut Slot, fetch: F) -> Inflight
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<FetchedToken, CredentialError>> + Send + 'static,
-    {
-        let request = fetch();
+    /// Not generic: the credential's fetch arrives boxed, so this state machine
+    /// is compiled once, not once per credential type.
+    fn start(
+        &self,
+        fingerprint: u64,
+        slot: &mut Slot,
+        request: BoxFuture<'static, Result<FetchedToken, CredentialError>>,
+    ) -> Inflight {
         let id = NEXT_FETCH_ID.fetch_add(1, Ordering::Relaxed);
         let key = slot.key.clone();
         let slots = Arc::downgrade(&self.slots);
@@ -392,8 +387,8 @@ impl TokenCache {
             }
             outcome.map(|fetched| fetched.token)
         }
-        .boxed()
-        .shared();
+        .boxed();
+        let inflight = Flight::new(inflight);
         slot.inflight = Some((id, inflight.clone()));
         inflight
     }
@@ -401,13 +396,12 @@ impl TokenCache {
     /// Forgets every cached token (requests in flight still complete).
     pub fn clear(&self) {
         let mut slots = lock(&self.slots);
-        slots.by_fingerprint.clear();
-        slots.count = 0;
+        slots.0.clear();
     }
 
     /// How many keys the cache holds.
     pub fn len(&self) -> usize {
-        lock(&self.slots).count
+        lock(&self.slots).0.len()
     }
 
     /// Whether the cache holds no key.
@@ -455,24 +449,6 @@ fn hash_str(s: &str) -> u64 {
         h = step(h, u64::from(*byte));
     }
     mix(h)
-}
-
-/// The map's keys are already hashes.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 #[cfg(test)]

@@ -88,6 +88,7 @@ pub enum FailureKind {
 #[derive(Clone)]
 pub struct CredentialError(Arc<Inner>);
 
+#[derive(Clone)]
 struct Inner {
     credential: Cow<'static, str>,
     kind: FailureKind,
@@ -129,61 +130,49 @@ impl CredentialError {
         }))
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.0) {
-            f(inner);
-            self
-        } else {
-            let old = &self.0;
-            let mut copy = Inner {
-                credential: old.credential.clone(),
-                kind: old.kind,
-                message: old.message.clone(),
-                fix: old.fix.clone(),
-                anchor: old.anchor,
-                status: old.status,
-                error_code: old.error_code.clone(),
-                source: old.source.clone(),
-                links: old.links.clone(),
-            };
-            f(&mut copy);
-            Self(Arc::new(copy))
-        }
+    /// The fields, copied first if another clone shares them. Not generic, so
+    /// the copy is compiled once for all the builders below.
+    fn inner_mut(&mut self) -> &mut Inner {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Adds what the user should do about it.
     #[must_use]
-    pub fn with_fix(self, fix: impl Into<Cow<'static, str>>) -> Self {
+    pub fn with_fix(mut self, fix: impl Into<Cow<'static, str>>) -> Self {
         let fix = fix.into();
-        self.edit(|i| i.fix = Some(fix))
+        self.inner_mut().fix = Some(fix);
+        self
     }
 
     /// Sets the `docs/TROUBLESHOOTING.md` anchor the error links to.
     #[must_use]
-    pub fn with_anchor(self, anchor: &'static str) -> Self {
-        self.edit(|i| i.anchor = anchor)
+    pub fn with_anchor(mut self, anchor: &'static str) -> Self {
+        self.inner_mut().anchor = anchor;
+        self
     }
 
     /// Records the HTTP status and service error code behind the failure.
     #[must_use]
-    pub fn with_status(self, status: StatusCode, error_code: Option<String>) -> Self {
-        self.edit(|i| {
-            i.status = Some(status);
-            i.error_code = error_code;
-        })
+    pub fn with_status(mut self, status: StatusCode, error_code: Option<String>) -> Self {
+        let i = self.inner_mut();
+        i.status = Some(status);
+        i.error_code = error_code;
+        self
     }
 
     /// Keeps the underlying error, reachable through [`std::error::Error::source`].
     #[must_use]
-    pub fn with_source(self, source: azure_core::Error) -> Self {
-        self.edit(|i| i.source = Some(Arc::new(source)))
+    pub fn with_source(mut self, source: azure_core::Error) -> Self {
+        self.inner_mut().source = Some(Arc::new(source));
+        self
     }
 
     /// Renames the credential (a wrapper reporting under its own name).
     #[must_use]
-    pub fn with_credential(self, credential: impl Into<Cow<'static, str>>) -> Self {
+    pub fn with_credential(mut self, credential: impl Into<Cow<'static, str>>) -> Self {
         let credential = credential.into();
-        self.edit(|i| i.credential = credential)
+        self.inner_mut().credential = credential;
+        self
     }
 
     /// Removes `secret` (as sent, and form-encoded) from the message and fix,
@@ -191,29 +180,32 @@ impl CredentialError {
     /// Values shorter than 6 characters are left alone: replacing them would
     /// mangle the text, and no real secret or assertion is that short.
     #[must_use]
-    pub fn redacting(self, secret: &str) -> Self {
+    pub fn redacting(mut self, secret: &str) -> Self {
         if secret.len() < 6 {
             return self;
         }
         let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        let leaks = |text: &str| text.contains(secret) || text.contains(encoded.as_str());
+        let leaks = |text: &str| {
+            crate::text::contains(text, secret) || crate::text::contains(text, &encoded)
+        };
         if !leaks(&self.0.message) && !self.0.fix.as_deref().is_some_and(leaks) {
             return self;
         }
         let scrub = |text: &str| {
-            text.replace(secret, "<redacted>")
-                .replace(encoded.as_str(), "<redacted>")
+            let once = crate::text::replace_all(text, secret, "<redacted>");
+            crate::text::replace_all(&once, &encoded, "<redacted>")
         };
-        self.edit(|i| {
-            i.message = scrub(&i.message);
-            i.fix = i.fix.as_deref().map(|fix| Cow::Owned(scrub(fix)));
-        })
+        let i = self.inner_mut();
+        i.message = scrub(&i.message);
+        i.fix = i.fix.as_deref().map(|fix| Cow::Owned(scrub(fix)));
+        self
     }
 
     /// Marks the failure as [`FailureKind::Unavailable`] or [`FailureKind::Failed`].
     #[must_use]
-    pub fn with_kind(self, kind: FailureKind) -> Self {
-        self.edit(|i| i.kind = kind)
+    pub fn with_kind(mut self, kind: FailureKind) -> Self {
+        self.inner_mut().kind = kind;
+        self
     }
 
     /// The credential's name, e.g. `ClientSecretCredential`.
@@ -263,8 +255,9 @@ impl CredentialError {
 
     /// Records each link's failure, for a chain's error: name and failure, in order.
     #[must_use]
-    pub fn with_links(self, links: Vec<(Cow<'static, str>, CredentialError)>) -> Self {
-        self.edit(|i| i.links = links)
+    pub fn with_links(mut self, links: Vec<(Cow<'static, str>, CredentialError)>) -> Self {
+        self.inner_mut().links = links;
+        self
     }
 
     /// For a chain's error: each link it tried, by name, with its own failure.

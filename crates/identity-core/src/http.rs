@@ -12,7 +12,10 @@ use azure_core::{
         policies::{Policy, PolicyResult},
     },
 };
-use futures::{StreamExt, future::Either};
+use futures::{
+    StreamExt,
+    future::{BoxFuture, Either},
+};
 use std::{
     error::Error as StdError,
     fmt::Write as _,
@@ -157,7 +160,7 @@ impl Policy for AttemptPolicy {
             Some(result) => result.map_err(final_if_untrusted),
             None => Err(azure_core::Error::with_message(
                 ErrorKind::Io,
-                format!("no response within {} s", self.timeout.as_secs_f32()),
+                format!("no response within {}", describe_duration(self.timeout)),
             )),
         };
         if let Some(attempts) = ctx.value::<Attempts>() {
@@ -167,6 +170,16 @@ impl Policy for AttemptPolicy {
             });
         }
         result
+    }
+}
+
+/// A duration for people: "10 s" when whole seconds, else "1500 ms". Integer
+/// formatting only: float formatting costs an application ~12 KB of code.
+pub fn describe_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 
@@ -226,7 +239,7 @@ pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
     let mut previous = String::new();
     while let Some(e) = current {
         let message = e.to_string();
-        if !message.is_empty() && !previous.contains(&message) {
+        if !message.is_empty() && !crate::text::contains(&previous, &message) {
             if !text.is_empty() {
                 text.push_str(": ");
             }
@@ -310,8 +323,8 @@ impl ExchangeError {
                 last,
             } => {
                 let mut message = format!(
-                    "no token from {endpoint} within {} s ({attempts} attempt{})",
-                    after.as_secs(),
+                    "no token from {endpoint} within {} ({attempts} attempt{})",
+                    describe_duration(after),
                     plural(attempts)
                 );
                 if let Some(last) = last {
@@ -364,7 +377,19 @@ fn plural(n: u32) -> &'static str {
 ///
 /// The pipeline's retry policy runs as configured; each attempt is bounded by
 /// `limits.attempt_timeout` and everything by `limits.deadline`.
-pub async fn exchange(
+///
+/// The future is boxed: credentials await it from several places, and an
+/// unboxed one would be inlined (and compiled) into each of them.
+pub fn exchange<'a>(
+    pipeline: &'a Pipeline,
+    ctx: &'a Context<'_>,
+    request: &'a mut Request,
+    limits: Limits,
+) -> BoxFuture<'a, Result<Exchange, ExchangeError>> {
+    Box::pin(exchange_unboxed(pipeline, ctx, request, limits))
+}
+
+async fn exchange_unboxed(
     pipeline: &Pipeline,
     ctx: &Context<'_>,
     request: &mut Request,
@@ -431,7 +456,7 @@ pub async fn exchange(
 /// policy would otherwise retry it like any I/O error until the deadline.
 pub fn final_if_untrusted(error: azure_core::Error) -> azure_core::Error {
     let chain = error_chain(&error);
-    if chain.contains("invalid peer certificate") {
+    if crate::text::contains(&chain, "invalid peer certificate") {
         azure_core::Error::with_message(
             ErrorKind::Other,
             format!("the server's certificate is not trusted: {chain}"),

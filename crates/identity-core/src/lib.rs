@@ -14,11 +14,13 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod json;
 pub mod platform;
 #[cfg(feature = "process")]
 pub mod process;
 pub mod request;
 pub mod scopes;
+pub mod text;
 #[cfg(feature = "rustls_ring")]
 mod tls;
 

@@ -102,8 +102,8 @@ impl fmt::Display for ProcessError {
             Self::NotFound => f.write_str("the program was not found"),
             Self::TimedOut(after) => write!(
                 f,
-                "it did not finish within {} s and was stopped",
-                after.as_secs_f64()
+                "it did not finish within {} and was stopped",
+                crate::http::describe_duration(*after)
             ),
             Self::TooMuchOutput(limit) => {
                 write!(f, "it printed more than {limit} bytes and was stopped")

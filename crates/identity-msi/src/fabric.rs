@@ -119,7 +119,10 @@ impl HttpClient for PinnedClient {
         request: &azure_core::http::Request,
     ) -> azure_core::Result<azure_core::http::AsyncRawResponse> {
         self.client.execute_request(request).await.map_err(|error| {
-            if identity_core::http::error_chain(&error).contains(THUMBPRINT_MISMATCH) {
+            if identity_core::text::contains(
+                &identity_core::http::error_chain(&error),
+                THUMBPRINT_MISMATCH,
+            ) {
                 azure_core::Error::with_message(
                     azure_core::error::ErrorKind::Other,
                     THUMBPRINT_MISMATCH,

@@ -447,7 +447,7 @@ impl Inner {
         match http::exchange(pipeline, &Context::new(), &mut request, limits).await {
             Ok(answer)
                 if u16::from(answer.status) == 403
-                    && String::from_utf8_lossy(&answer.body).contains("unreachable") =>
+                    && response::unreachable_network(&answer.body) =>
             {
                 Err(unavailable(
                     "the network is unreachable (Docker Desktop answers 403 for IMDS)".into(),
@@ -458,8 +458,8 @@ impl Inner {
                 Ok(())
             }
             Err(http::ExchangeError::Deadline { after, .. }) => Err(unavailable(format!(
-                "no answer within {} ms",
-                after.as_millis()
+                "no answer within {}",
+                http::describe_duration(after)
             ))),
             Err(error) => Err(unavailable(
                 error

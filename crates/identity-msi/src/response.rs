@@ -9,11 +9,11 @@ use azure_core::{
 use identity_core::{
     AccessToken, CredentialError,
     cache::FetchedToken,
-    entra::{MAX_TOKEN_LIFETIME, parse_seconds},
+    entra::MAX_TOKEN_LIFETIME,
     error::anchors,
     http::{Exchange, describe_status, excerpt},
+    json::{Loose, LooseObject},
 };
-use serde_json::{Map, Value};
 
 /// A user-assigned id the answer must echo (Azure Arc): field and value.
 pub(crate) type Echo<'a> = Option<(&'static str, &'a str)>;
@@ -27,14 +27,10 @@ pub(crate) fn parse_token(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("the body is empty".into());
     }
-    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
-        return Err(format!(
-            "the body is not a JSON object ({} bytes)",
-            body.len()
-        ));
-    };
+    let fields = LooseObject::parse(body)
+        .ok_or_else(|| format!("the body is not a JSON object ({} bytes)", body.len()))?;
     let token = match fields.get("access_token") {
-        Some(Value::String(t)) if !t.trim().is_empty() => t.clone(),
+        Some(Loose::Text(t)) if !t.trim().is_empty() => t.clone().into_owned(),
         Some(_) => return Err("access_token is empty or not a string".into()),
         None => return Err("it has no access_token".into()),
     };
@@ -49,7 +45,7 @@ pub(crate) fn parse_token(
         return Err("the token claims to live more than 30 days".into());
     }
     if let Some((field, wanted)) = echo {
-        match fields.get(field).and_then(Value::as_str) {
+        match fields.str(field) {
             Some(echoed) if echoed.eq_ignore_ascii_case(wanted) => {}
             Some(_) => {
                 return Err(format!(
@@ -65,7 +61,7 @@ pub(crate) fn parse_token(
     }
     let refresh_on = fields
         .get("refresh_in")
-        .and_then(parse_seconds)
+        .and_then(Loose::seconds)
         .filter(|s| *s > 0)
         // Any number can arrive here: out of range or past expiry means no hint.
         .and_then(|s| now.checked_add(Duration::seconds(s)))
@@ -77,17 +73,19 @@ pub(crate) fn parse_token(
 }
 
 /// `expires_on` (epoch seconds, number or string), else `expires_in`.
-fn expiry(fields: &Map<String, Value>, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+fn expiry(fields: &LooseObject<'_>, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
     if let Some(value) = fields.get("expires_on") {
-        let seconds =
-            parse_seconds(value).ok_or("expires_on is not a number of seconds since 1970")?;
+        let seconds = value
+            .seconds()
+            .ok_or("expires_on is not a number of seconds since 1970")?;
         return OffsetDateTime::from_unix_timestamp(seconds)
             .map_err(|_| "expires_on is out of range".to_owned());
     }
     match fields.get("expires_in") {
         Some(value) => {
-            let seconds =
-                parse_seconds(value).ok_or("expires_in is not a whole number of seconds")?;
+            let seconds = value
+                .seconds()
+                .ok_or("expires_in is not a whole number of seconds")?;
             if seconds <= 0 {
                 return Err(format!(
                     "expires_in is {seconds}; a token must live a positive number of seconds"
@@ -139,23 +137,20 @@ pub(crate) fn error_for(source: &Source, exchange: &Exchange) -> CredentialError
 
 /// The service's own words, from `error_description`/`message` or a body excerpt.
 fn service_message(body: &[u8]) -> Option<String> {
-    if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
-        let text = ["error_description", "message", "error"]
+    if let Some(fields) = LooseObject::parse(body)
+        && let Some(text) = ["error_description", "message", "error"]
             .iter()
-            .find_map(|key| fields.get(*key).and_then(Value::as_str).map(str::to_owned));
-        if text.is_some() {
-            return text;
-        }
+            .find_map(|name| fields.str(name))
+    {
+        return Some(text.to_owned());
     }
     let text = excerpt(body, 200);
     (!text.is_empty()).then_some(text)
 }
 
 /// Docker Desktop answers IMDS requests with 403 "...unreachable network".
-fn unreachable_network(body: &[u8]) -> bool {
-    String::from_utf8_lossy(body)
-        .to_ascii_lowercase()
-        .contains("unreachable")
+pub(crate) fn unreachable_network(body: &[u8]) -> bool {
+    identity_core::text::contains_ignore_ascii_case(body, b"unreachable")
 }
 
 /// Whether a status is worth another IMDS attempt.

@@ -6,6 +6,7 @@ use crate::{
     cache::FetchedToken,
     error::anchors,
     http::{Exchange, describe_status, excerpt},
+    json::Loose,
 };
 use azure_core::{
     http::{StatusCode, headers::HeaderName},
@@ -19,15 +20,15 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::days(30);
 
 /// Reads a number of seconds given as a JSON number or a string of digits.
 pub fn parse_seconds(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    let loose = match value {
+        Value::Number(n) => n
+            .as_i64()
+            .map(Loose::Integer)
+            .or_else(|| n.as_f64().map(Loose::Number))?,
+        Value::String(s) => Loose::Text(s.as_str().into()),
+        _ => return None,
+    };
+    loose.seconds()
 }
 
 /// Parses a successful token response. The error text never quotes the body,
