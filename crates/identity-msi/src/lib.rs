@@ -97,7 +97,6 @@ struct Inner {
     source: Source,
     user_assigned: Option<UserAssignedId>,
     pipeline: Pipeline,
-    probe_pipeline: Option<Pipeline>,
     imds_retry: ImdsRetryOptions,
     probe_first: bool,
     probe_timeout: Duration,
@@ -141,14 +140,6 @@ impl ManagedIdentityCredential {
         if let Source::ServiceFabric { thumbprint, .. } = &source {
             client_options.transport = Some(fabric_transport(*thumbprint)?);
         }
-        let probe_pipeline = match source {
-            Source::Imds { .. } => {
-                let mut probe_options = client_options.clone();
-                probe_options.retry = RetryOptions::none();
-                Some(http::new_pipeline(NAME, probe_options, LIMITS)?)
-            }
-            _ => None,
-        };
         let pipeline = http::new_pipeline(NAME, client_options, LIMITS)?;
         tracing::debug!(source = ?source, "managed identity source selected");
         let clock = Arc::clone(&options.platform.clock);
@@ -157,7 +148,6 @@ impl ManagedIdentityCredential {
                 source,
                 user_assigned,
                 pipeline,
-                probe_pipeline,
                 imds_retry: options.imds_retry,
                 probe_first: options.probe_first,
                 probe_timeout: options.probe_timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT),
@@ -422,10 +412,8 @@ impl Inner {
     }
 
     async fn probe(&self) -> Result<(), CredentialError> {
-        let Some(pipeline) = &self.probe_pipeline else {
-            return Ok(());
-        };
-        if self.probed.load(Ordering::Relaxed) {
+        // Only IMDS can be absent; its pipeline has no retry policy (see `build`).
+        if !matches!(self.source, Source::Imds { .. }) || self.probed.load(Ordering::Relaxed) {
             return Ok(());
         }
         let mut request = self.request("https://management.azure.com", None);
@@ -444,7 +432,7 @@ impl Inner {
                 .with_fix("run on an Azure VM, VM scale set or AKS node with a managed identity, or use another credential")
                 .with_anchor(anchors::MANAGED_IDENTITY)
         };
-        match http::exchange(pipeline, &Context::new(), &mut request, limits).await {
+        match http::exchange(&self.pipeline, &Context::new(), &mut request, limits).await {
             Ok(answer)
                 if u16::from(answer.status) == 403
                     && response::unreachable_network(&answer.body) =>
