@@ -1,6 +1,9 @@
-//! A `tracing` subscriber for every end-to-end test binary. It sees every
-//! event and span at every level, TRACE included (ours, azure_core's,
-//! reqwest's, hyper's), and fails the test whose code logs a secret or a token.
+//! A log watcher for every end-to-end test binary: a global `tracing`
+//! subscriber that sees every event and span at every level, TRACE included
+//! (ours, azure_core's and typespec's, the emulator's), and a `log` logger
+//! for the crates that log through `log` instead (reqwest). hyper and rustls
+//! log nothing in this build (their logging features are off). Anything that
+//! holds a known secret or looks like a JWT stops the test binary.
 //! The shared helpers install it, so every test that uses them runs under it.
 
 use std::{
@@ -35,7 +38,25 @@ static LEAKS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 pub fn watch_logs() {
     INSTALL.call_once(|| {
         let _ = tracing::subscriber::set_global_default(Watcher::default());
+        if log::set_logger(&LOG_WATCHER).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
     });
+}
+
+/// The `log` side of the watcher.
+struct LogWatcher;
+
+static LOG_WATCHER: LogWatcher = LogWatcher;
+
+impl log::Log for LogWatcher {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        check(record.target(), &record.args().to_string());
+    }
+    fn flush(&self) {}
 }
 
 /// Events and spans the watcher has checked so far in this process.
@@ -66,22 +87,28 @@ impl Visit for Fields {
 
 fn check(target: &str, text: &str) {
     EVENTS.fetch_add(1, Ordering::Relaxed);
-    let found = KNOWN_SECRETS
-        .iter()
-        .find(|s| text.contains(*s))
-        .map(|s| format!("the secret {s}"))
-        .or_else(|| find_jwt(text).map(|at| format!("a JWT at byte {at}")));
-    if let Some(what) = found {
+    if let Some(what) = leak_in(text) {
         let leak = format!("{target}: {what}");
         if let Ok(mut leaks) = LEAKS.lock() {
             leaks.push(leak.clone());
         }
-        // Failing the test that logged it is the point.
-        #[allow(clippy::panic)]
+        // A panic would be lost when the event comes from a spawned task or
+        // the emulator's server; stopping the whole binary cannot be missed.
+        #[allow(clippy::print_stderr)]
         {
-            panic!("a secret reached the logs: {leak}");
+            eprintln!("a secret reached the logs: {leak}");
         }
+        std::process::abort();
     }
+}
+
+/// What secret `text` holds, if any.
+fn leak_in(text: &str) -> Option<String> {
+    KNOWN_SECRETS
+        .iter()
+        .find(|s| text.contains(*s))
+        .map(|s| format!("the secret {s}"))
+        .or_else(|| find_jwt(text).map(|at| format!("a JWT at byte {at}")))
 }
 
 /// Where a compact JWT (`eyJ….….`) starts in `text`, if one does.
@@ -133,7 +160,23 @@ impl Subscriber for Watcher {
 
 #[cfg(test)]
 mod tests {
-    use super::find_jwt;
+    use super::{find_jwt, leak_in};
+
+    #[test]
+    fn secrets_and_tokens_are_leaks() {
+        let secret = identity_emulator::DEFAULT_CLIENT_SECRET;
+        assert!(
+            leak_in(&format!("client_secret={secret}"))
+                .unwrap()
+                .contains("the secret")
+        );
+        assert!(
+            leak_in("Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.sig")
+                .unwrap()
+                .contains("JWT")
+        );
+        assert_eq!(leak_in("GET /token 200"), None);
+    }
 
     #[test]
     fn jwts_are_found_by_shape() {

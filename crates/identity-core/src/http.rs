@@ -7,7 +7,8 @@ use azure_core::{
     Bytes,
     error::ErrorKind,
     http::{
-        ClientOptions, Context, Pipeline, PipelineStreamOptions, Request, StatusCode, Transport,
+        AsyncRawResponse, ClientOptions, Context, Pipeline, PipelineStreamOptions, Request,
+        StatusCode, Transport,
         headers::Headers,
         policies::{Policy, PolicyResult},
     },
@@ -77,6 +78,7 @@ pub fn new_pipeline(
     }
     let attempt: Arc<dyn Policy> = Arc::new(AttemptPolicy {
         timeout: limits.attempt_timeout,
+        max_body: limits.max_body,
     });
     Ok(Pipeline::new(
         Some("identity"),
@@ -133,10 +135,67 @@ impl Attempts {
     }
 }
 
-/// Per-try policy: bounds each attempt and records its outcome.
+/// Per-try policy: bounds each attempt, reads the answer's body within it, and
+/// records the outcome.
+///
+/// Reading the body here, inside the retry policy, makes a body cut off
+/// mid-way (a reset, a closed connection) a failed attempt that is retried
+/// like any I/O failure, and bounds a slowly dripping body by the attempt
+/// timeout. At most `max_body + 1` bytes are read; [`exchange`] refuses more.
 #[derive(Debug)]
 struct AttemptPolicy {
     timeout: Duration,
+    max_body: usize,
+}
+
+/// An answer whose body ended early: an I/O failure of the attempt.
+#[derive(Debug)]
+struct BodyCutOff {
+    status: StatusCode,
+    source: azure_core::Error,
+}
+
+impl std::fmt::Display for BodyCutOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the answer ({}) was cut off",
+            describe_status(self.status)
+        )
+    }
+}
+
+impl StdError for BodyCutOff {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The `Content-Length` the answer declares, if any.
+fn declared_length(headers: &Headers) -> Option<u64> {
+    headers
+        .get_optional_str(&azure_core::http::headers::CONTENT_LENGTH)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// The answer with its body read (at most `max_body + 1` bytes of it; none
+/// when its `Content-Length` is already too large).
+async fn read_body(response: AsyncRawResponse, max_body: usize) -> PolicyResult {
+    let (status, headers, mut body) = response.deconstruct();
+    if declared_length(&headers).is_some_and(|len| len > max_body as u64) {
+        return Ok(AsyncRawResponse::new(status, headers, Box::pin(body)));
+    }
+    let mut collected = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|source| {
+            azure_core::Error::new(ErrorKind::Io, BodyCutOff { status, source })
+        })?;
+        collected.extend_from_slice(&chunk);
+        if collected.len() > max_body {
+            break;
+        }
+    }
+    Ok(AsyncRawResponse::from_bytes(status, headers, collected))
 }
 
 // The trait's signature elides Context's lifetime.
@@ -155,7 +214,11 @@ impl Policy for AttemptPolicy {
                 "the pipeline has no transport policy",
             ));
         };
-        let result = match with_timeout(self.timeout, first.send(ctx, request, rest)).await {
+        let attempt = async {
+            let response = first.send(ctx, request, rest).await?;
+            read_body(response, self.max_body).await
+        };
+        let result = match with_timeout(self.timeout, attempt).await {
             // An untrusted certificate is final: retrying cannot change it.
             Some(result) => result.map_err(final_if_untrusted),
             None => Err(azure_core::Error::with_message(
@@ -300,12 +363,14 @@ pub enum ExchangeError {
         /// The cap.
         limit: usize,
     },
-    /// The body could not be read to its end.
+    /// The body could not be read to its end (on every attempt).
     Body {
         /// The status the body came with.
         status: StatusCode,
         /// The read error.
         error: azure_core::Error,
+        /// Attempts sent.
+        attempts: u32,
     },
 }
 
@@ -354,11 +419,16 @@ impl ExchangeError {
             )
             .with_status(status, None)
             .with_anchor(anchors::BAD_RESPONSE),
-            Self::Body { status, error } => CredentialError::failed(
+            Self::Body {
+                status,
+                error,
+                attempts,
+            } => CredentialError::failed(
                 credential,
                 format!(
-                    "the answer from {endpoint} ({}) was cut off: {}",
+                    "the answer from {endpoint} ({}) was cut off ({attempts} attempt{}): {}",
                     describe_status(status),
+                    plural(attempts),
                     error_chain(&error)
                 ),
             )
@@ -408,15 +478,18 @@ async fn exchange_unboxed(
             Ok(r) => r,
             Err(error) => {
                 let attempts = shared.map_or(0, Attempts::count);
-                return Err(ExchangeError::Transport { error, attempts });
+                return Err(match error.downcast_ref::<BodyCutOff>() {
+                    Some(cut) => ExchangeError::Body {
+                        status: cut.status,
+                        error,
+                        attempts,
+                    },
+                    None => ExchangeError::Transport { error, attempts },
+                });
             }
         };
         let (status, headers, body) = response.deconstruct();
-        if let Some(len) = headers
-            .get_optional_str(&azure_core::http::headers::CONTENT_LENGTH)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            && len > limits.max_body as u64
-        {
+        if declared_length(&headers).is_some_and(|len| len > limits.max_body as u64) {
             return Err(ExchangeError::TooLarge {
                 status,
                 limit: limits.max_body,
@@ -425,7 +498,13 @@ async fn exchange_unboxed(
         let mut body = body;
         let mut collected = Vec::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|error| ExchangeError::Body { status, error })?;
+            // Read already by the attempt policy; a transport of the caller's
+            // own that bypasses it still has its body checked here.
+            let chunk = chunk.map_err(|error| ExchangeError::Body {
+                status,
+                error,
+                attempts: shared.map_or(0, Attempts::count),
+            })?;
             if collected.len() + chunk.len() > limits.max_body {
                 return Err(ExchangeError::TooLarge {
                     status,
@@ -454,13 +533,14 @@ async fn exchange_unboxed(
 /// A transport error caused by a server certificate that is not trusted, made
 /// final: retrying cannot change the certificate, and azure_core's retry
 /// policy would otherwise retry it like any I/O error until the deadline.
+///
+/// Idempotent: an error it already made final is returned as it is, so layers
+/// that each apply it (a transport wrapper and the per-try policy) say it once.
 pub fn final_if_untrusted(error: azure_core::Error) -> azure_core::Error {
+    const UNTRUSTED: &str = "the server's certificate is not trusted: ";
     let chain = error_chain(&error);
-    if crate::text::contains(&chain, "invalid peer certificate") {
-        azure_core::Error::with_message(
-            ErrorKind::Other,
-            format!("the server's certificate is not trusted: {chain}"),
-        )
+    if crate::text::contains(&chain, "invalid peer certificate") && !chain.starts_with(UNTRUSTED) {
+        azure_core::Error::with_message(ErrorKind::Other, format!("{UNTRUSTED}{chain}"))
     } else {
         error
     }
@@ -529,6 +609,21 @@ mod tests {
         let outer = CredentialError::failed("C", "x").with_source(inner);
         let text = error_chain(&outer);
         assert!(text.ends_with(": connection refused"), "{text}");
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_made_final_once() {
+        let io = azure_core::Error::with_message(
+            ErrorKind::Io,
+            "error sending request: invalid peer certificate: UnknownIssuer",
+        );
+        let once = final_if_untrusted(io);
+        let twice = final_if_untrusted(once);
+        let text = error_chain(&twice);
+        assert_eq!(*twice.kind(), ErrorKind::Other, "{text}");
+        assert_eq!(text.matches("not trusted").count(), 1, "{text}");
+        let other = final_if_untrusted(azure_core::Error::with_message(ErrorKind::Io, "refused"));
+        assert_eq!(*other.kind(), ErrorKind::Io);
     }
 
     #[tokio::test]

@@ -20,6 +20,12 @@ pub(crate) fn ring_transport(credential: &'static str) -> Result<Transport, Cred
             .with_anchor(anchors::NO_HTTP_CLIENT)
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // This feature builds reqwest without a crypto provider of its own, and
+    // features unify: any other reqwest client in the app now needs a process
+    // default provider, or it panics when built. Offer ours if none is set.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .and_then(BuilderVerifierExt::with_platform_verifier)

@@ -289,6 +289,9 @@ fn build(status: u16, headers: &[(String, String)], body: Body) -> Response<Body
     response
 }
 
+/// How long a broken body waits, after its first half, before failing.
+const BROKEN_BODY_PAUSE: Duration = Duration::from_millis(100);
+
 /// A 200 JSON-looking body of exactly `size` bytes, streamed in chunks.
 fn oversized(size: usize) -> Response<Body> {
     let prefix = br#"{"token_type":"Bearer","expires_in":3599,"access_token":""#;
@@ -311,9 +314,11 @@ fn oversized(size: usize) -> Response<Body> {
     build(200, &headers, body)
 }
 
-/// Sends the first half of `reply`'s body and then fails the connection:
-/// with a `Content-Length` that promises the whole body (`truncated`), or
-/// chunked with no terminating chunk.
+/// Sends the status, the headers and the first half of `reply`'s body, then
+/// fails the connection: with a `Content-Length` that promises the whole body
+/// (`truncated`), or chunked with no terminating chunk. The pause before the
+/// failure lets the server flush what came before, so the client sees a body
+/// cut off mid-way, not a connection that failed before any answer.
 fn broken_body(reply: &Reply, truncated: bool) -> Response<Body> {
     let half = Bytes::from(
         reply
@@ -322,13 +327,22 @@ fn broken_body(reply: &Reply, truncated: bool) -> Response<Body> {
             .unwrap_or_default()
             .to_vec(),
     );
-    let frames: Vec<Result<Frame<Bytes>, BoxError>> = vec![
-        Ok(Frame::data(half)),
-        Err("connection reset by fault injection".into()),
-    ];
+    let frames = stream::unfold(0u8, move |step| {
+        let half = half.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<_, BoxError>(Frame::data(half)), 1)),
+                1 => {
+                    tokio::time::sleep(BROKEN_BODY_PAUSE).await;
+                    Some((Err("connection reset by fault injection".into()), 2))
+                }
+                _ => None,
+            }
+        }
+    });
     let mut headers = reply.headers.clone();
     if truncated {
         headers.push(("content-length".into(), reply.body.len().max(1).to_string()));
     }
-    build(200, &headers, StreamBody::new(stream::iter(frames)).boxed())
+    build(200, &headers, StreamBody::new(frames).boxed())
 }

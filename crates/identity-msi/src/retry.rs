@@ -69,8 +69,9 @@ pub(crate) async fn send(
         let (status, retry_after) = match &outcome {
             Ok(answer) if !crate::response::retryable(answer.status) => return outcome,
             Ok(answer) => (Some(answer.status), retry_after(answer)),
-            // A body cut short or too large is not a transient state of IMDS.
-            Err(ExchangeError::TooLarge { .. } | ExchangeError::Body { .. }) => return outcome,
+            // A body too large is not a transient state of IMDS; one cut off
+            // mid-way is a failed connection like any other.
+            Err(ExchangeError::TooLarge { .. }) => return outcome,
             Err(_) => (None, None),
         };
         let gone = status == Some(StatusCode::Gone);
@@ -100,11 +101,13 @@ fn with_total_attempts(
     match &mut outcome {
         Ok(Exchange { attempts, .. })
         | Err(
-            ExchangeError::Deadline { attempts, .. } | ExchangeError::Transport { attempts, .. },
+            ExchangeError::Deadline { attempts, .. }
+            | ExchangeError::Transport { attempts, .. }
+            | ExchangeError::Body { attempts, .. },
         ) => {
             *attempts += earlier;
         }
-        Err(ExchangeError::TooLarge { .. } | ExchangeError::Body { .. }) => {}
+        Err(ExchangeError::TooLarge { .. }) => {}
     }
     outcome
 }

@@ -156,7 +156,17 @@ fn run_publish(dry_run: bool) -> Result<(), String> {
         .collect();
     let registry = live::CratesIoIndex;
     let mut world = live::Live::new(&root);
-    let actions = publish::preflight(&order, &survey.fragments, &registry, &world)?;
+    let dirs: Vec<(String, std::path::PathBuf)> = survey
+        .workspace
+        .crates
+        .iter()
+        .map(|c| (c.name.clone(), c.dir.join("CHANGELOG.md")))
+        .collect();
+    let changelog = |name: &str| {
+        let (_, path) = dirs.iter().find(|(n, _)| n == name)?;
+        std::fs::read_to_string(path).ok()
+    };
+    let actions = publish::preflight(&order, &survey.fragments, &changelog, &registry, &world)?;
     for action in &actions {
         match action {
             Action::Publish { name, version } => println!("  publish {name} {version}"),

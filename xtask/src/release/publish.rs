@@ -57,11 +57,14 @@ pub(crate) enum Action {
 
 /// Decides, before anything is uploaded, what happens to each crate (in
 /// dependency order), and refuses when a release is not ready: a fragment
-/// still names a crate about to go out (its changelog lacks the entry), or
-/// its tag already exists (it would not mark what is uploaded).
+/// still names a crate about to go out (its changelog lacks the entry), its
+/// `CHANGELOG.md` (read by `changelog`) has no dated section for the version
+/// (it was never prepared), or its tag already exists (it would not mark what
+/// is uploaded).
 pub(crate) fn preflight(
     crates: &[(String, Version)],
     fragments: &[Fragment],
+    changelog: &dyn Fn(&str) -> Option<String>,
     registry: &dyn Registry,
     effects: &dyn Effects,
 ) -> Result<Vec<Action>, String> {
@@ -83,6 +86,14 @@ pub(crate) fn preflight(
                 fragment.file_name()
             ));
         }
+        if !changelog(name).is_some_and(|text| prepared(&text, *version)) {
+            return Err(format!(
+                "{name} {version} is not on crates.io yet, and its CHANGELOG.md has no dated \
+                 `## {version} (<date>)` section on top: it was not prepared. Run `cargo xtask \
+                 release prepare` (with --bump or the crate's name if it has no fragment), \
+                 review and commit, then publish"
+            ));
+        }
         if effects.tag_exists(&tag)? {
             return Err(format!(
                 "{name} {version} is not on crates.io, yet the tag {tag} exists; if it is stale \
@@ -95,6 +106,14 @@ pub(crate) fn preflight(
         });
     }
     Ok(actions)
+}
+
+/// Whether `changelog`'s top section is the dated one `release prepare`
+/// writes for `version`, not a draft.
+fn prepared(changelog: &str, version: Version) -> bool {
+    let top = changelog.lines().find(|line| line.starts_with("## "));
+    top.is_some_and(|line| !line.contains("(unreleased)"))
+        && super::changelog::top_version(changelog) == Some(version.to_string().as_str())
 }
 
 /// Carries out `actions` in order. Returns the tags made.
@@ -252,6 +271,38 @@ mod tests {
         timeout: Duration::from_secs(30),
     };
 
+    /// Every crate's changelog as `release prepare` leaves it, for the
+    /// versions these tests use.
+    fn dated(name: &str) -> Option<String> {
+        let version = if name == "umbrella" { "0.2.0" } else { "0.1.0" };
+        Some(format!(
+            "# Changelog\n\n## {version} (2026-01-01)\n\n- First.\n"
+        ))
+    }
+
+    #[test]
+    fn refuses_a_crate_whose_changelog_was_not_prepared() {
+        let registry = FakeRegistry::with(&["core@0.1.0"]);
+        let world = FakeWorld::new(&registry, &["core-v0.1.0"]);
+        let order = crates(&[("core", "0.1.0"), ("msi", "0.1.0")]);
+        for changelog in [
+            Some("# Changelog\n\n## 0.1.0 (unreleased)\n\nFirst.\n".to_owned()),
+            Some("# Changelog\n\n## 0.0.9 (2026-01-01)\n".to_owned()),
+            Some("# Changelog\n".to_owned()),
+            None,
+        ] {
+            let error =
+                preflight(&order, &[], &|_| changelog.clone(), &registry, &world).unwrap_err();
+            assert!(
+                error.contains("msi 0.1.0") && error.contains("prepare"),
+                "{error}"
+            );
+        }
+        // Already on crates.io: its changelog no longer matters.
+        let order = crates(&[("core", "0.1.0")]);
+        assert!(preflight(&order, &[], &|_| None, &registry, &world).is_ok());
+    }
+
     #[test]
     fn publishes_in_order_skips_published_versions_waits_and_tags() {
         let registry = FakeRegistry {
@@ -260,7 +311,7 @@ mod tests {
         };
         let mut world = FakeWorld::new(&registry, &["core-v0.1.0"]);
         let order = crates(&[("core", "0.1.0"), ("msi", "0.1.0"), ("umbrella", "0.2.0")]);
-        let actions = preflight(&order, &[], &registry, &world).unwrap();
+        let actions = preflight(&order, &[], &dated, &registry, &world).unwrap();
         let tags = publish(&actions, &registry, &mut world, WAIT).unwrap();
         assert_eq!(tags, ["msi-v0.1.0", "umbrella-v0.2.0"]);
         assert_eq!(
@@ -280,7 +331,14 @@ mod tests {
     fn a_published_version_without_its_tag_gets_the_tag() {
         let registry = FakeRegistry::with(&["core@0.1.0"]);
         let mut world = FakeWorld::new(&registry, &[]);
-        let actions = preflight(&crates(&[("core", "0.1.0")]), &[], &registry, &world).unwrap();
+        let actions = preflight(
+            &crates(&[("core", "0.1.0")]),
+            &[],
+            &dated,
+            &registry,
+            &world,
+        )
+        .unwrap();
         assert_eq!(
             actions,
             [Action::Skip {
@@ -301,7 +359,7 @@ mod tests {
         };
         let mut world = FakeWorld::new(&registry, &[]);
         let order = crates(&[("core", "0.1.0"), ("msi", "0.1.0")]);
-        let actions = preflight(&order, &[], &registry, &world).unwrap();
+        let actions = preflight(&order, &[], &dated, &registry, &world).unwrap();
         let error = publish(&actions, &registry, &mut world, WAIT).unwrap_err();
         assert!(
             error.contains("core 0.1.0 was uploaded") && error.contains("again"),
@@ -318,8 +376,8 @@ mod tests {
         let registry = FakeRegistry::default();
         let mut world = FakeWorld::new(&registry, &[]);
         world.fail_publishing = Some("msi");
-        let order = crates(&[("core", "0.1.0"), ("msi", "0.1.0"), ("umbrella", "0.1.0")]);
-        let actions = preflight(&order, &[], &registry, &world).unwrap();
+        let order = crates(&[("core", "0.1.0"), ("msi", "0.1.0"), ("umbrella", "0.2.0")]);
+        let actions = preflight(&order, &[], &dated, &registry, &world).unwrap();
         let error = publish(&actions, &registry, &mut world, WAIT).unwrap_err();
         assert!(error.contains("msi"), "{error}");
         assert_eq!(
@@ -342,13 +400,13 @@ mod tests {
         };
         let world = FakeWorld::new(&registry, &["msi-v0.1.0"]);
         let order = crates(&[("core", "0.1.0"), ("msi", "0.1.0")]);
-        let error = preflight(&order, &[fragment], &registry, &world).unwrap_err();
+        let error = preflight(&order, &[fragment], &dated, &registry, &world).unwrap_err();
         assert!(
             error.contains("arc.md") && error.contains("prepare"),
             "{error}"
         );
 
-        let error = preflight(&order, &[], &registry, &world).unwrap_err();
+        let error = preflight(&order, &[], &dated, &registry, &world).unwrap_err();
         assert!(error.contains("git tag -d msi-v0.1.0"), "{error}");
         assert!(world.log.is_empty(), "nothing happened before the refusal");
     }
