@@ -495,28 +495,23 @@ async fn exchange_unboxed(
                 limit: limits.max_body,
             });
         }
-        let mut body = body;
-        let mut collected = Vec::new();
-        while let Some(chunk) = body.next().await {
-            // Read already by the attempt policy; a transport of the caller's
-            // own that bypasses it still has its body checked here.
-            let chunk = chunk.map_err(|error| ExchangeError::Body {
+        // The attempt policy read the body already (at most one byte over the
+        // cap), so this takes what it kept.
+        let body = body.collect().await.map_err(|error| ExchangeError::Body {
+            status,
+            error,
+            attempts: shared.map_or(0, Attempts::count),
+        })?;
+        if body.len() > limits.max_body {
+            return Err(ExchangeError::TooLarge {
                 status,
-                error,
-                attempts: shared.map_or(0, Attempts::count),
-            })?;
-            if collected.len() + chunk.len() > limits.max_body {
-                return Err(ExchangeError::TooLarge {
-                    status,
-                    limit: limits.max_body,
-                });
-            }
-            collected.extend_from_slice(&chunk);
+                limit: limits.max_body,
+            });
         }
         Ok(Exchange {
             status,
             headers,
-            body: Bytes::from(collected),
+            body,
             attempts: shared.map_or(0, Attempts::count),
         })
     };
