@@ -29,8 +29,8 @@ use std::{
     time::Duration,
 };
 
-/// How long one HTTP attempt may wait for response headers before it counts as
-/// failed (and the retry policy may try again).
+/// How long one HTTP attempt may take to receive its response, headers and
+/// body, before it counts as failed (and the retry policy may try again).
 pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long one token request may take in all, retries included, so that a
@@ -44,7 +44,7 @@ pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Limits on one request/response exchange.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Per-attempt timeout for response headers.
+    /// Per-attempt timeout for the response, headers and body.
     pub attempt_timeout: Duration,
     /// Overall deadline, retries and body included.
     pub deadline: Duration,
