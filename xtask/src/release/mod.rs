@@ -17,6 +17,7 @@ mod order;
 mod plan;
 mod prepare;
 mod publish;
+mod unpacked;
 mod version;
 mod workspace;
 
@@ -189,6 +190,7 @@ fn run_publish(dry_run: bool) -> Result<(), String> {
     if dry_run {
         // Packages every crate and builds each from its package, with the
         // others' packages standing in for the registry; uploads nothing.
+        forget_stale_packages(&survey.workspace)?;
         return crate::run::cargo(&["publish", "--workspace", "--dry-run"], &[]);
     }
     let tags = publish::publish(&actions, &registry, &mut world, Wait::DEFAULT)?;
@@ -207,8 +209,27 @@ fn run_publish(dry_run: bool) -> Result<(), String> {
 /// its package alone, as crates.io will see it. Uploads nothing; a dirty tree
 /// is allowed, since this checks the packages and not the commit.
 pub(crate) fn verify_packages() -> Result<(), String> {
+    forget_stale_packages(&workspace::Workspace::load(&crate::run::root())?)?;
     crate::run::cargo(
         &["publish", "--workspace", "--dry-run", "--allow-dirty"],
         &[],
     )
+}
+
+/// Before a workspace dry run: removes cargo's unpacked copies of our
+/// packages left by an earlier run, which cargo would build instead of
+/// today's (see `unpacked`).
+fn forget_stale_packages(workspace: &workspace::Workspace) -> Result<(), String> {
+    let Some(home) = unpacked::cargo_home() else {
+        return Ok(());
+    };
+    let packages: Vec<(String, String)> = workspace
+        .crates
+        .iter()
+        .map(|c| (c.name.clone(), c.version.to_string()))
+        .collect();
+    for stale in unpacked::forget_unpacked(&home, &packages)? {
+        eprintln!("removed a stale unpacked package: {}", stale.display());
+    }
+    Ok(())
 }
