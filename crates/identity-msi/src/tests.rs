@@ -326,7 +326,15 @@ async fn arc_key_files_are_read_only_from_the_token_directory() {
     let cases = [
         (write(&outside, "stolen.key", 32), "outside"),
         (write(&inside, "secret.txt", 32), "not a .key file"),
-        (write(&inside, "big.key", 4097), "4097 bytes"),
+        (write(&inside, "big.key", 4097), "over 4096 bytes"),
+        (
+            {
+                let path = inside.join("binary.key");
+                std::fs::write(&path, [0xff, 0xfe, b'k']).unwrap();
+                path
+            },
+            "is not text",
+        ),
         (
             inside
                 .join("..")
