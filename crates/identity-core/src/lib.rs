@@ -10,6 +10,7 @@ pub mod clock;
 pub mod entra;
 pub mod env;
 pub mod error;
+pub mod file;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;

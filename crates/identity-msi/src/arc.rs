@@ -6,10 +6,7 @@
 use crate::NAME;
 use azure_core::http::headers::HeaderName;
 use identity_core::{CredentialError, error::anchors, http::Exchange};
-use std::{
-    io::Read,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 /// The largest key file accepted.
 pub(crate) const MAX_KEY_BYTES: u64 = 4096;
@@ -51,42 +48,23 @@ pub(crate) fn key_from_challenge(
             "the Azure Arc challenge names {shown}, which is not a .key file"
         )));
     }
-    let unreadable = |what: &str, path: &Path, e: std::io::Error| {
+    let directory = token_directory.canonicalize().map_err(|e| {
         refuse(format!(
-            "the Azure Arc {what} {} cannot be read: {e}",
-            path.display()
+            "the Azure Arc token directory {} cannot be read: {e}",
+            token_directory.display()
         ))
-    };
-    let directory = token_directory
-        .canonicalize()
-        .map_err(|e| unreadable("token directory", token_directory, e))?;
-    let canonical = path
-        .canonicalize()
-        .map_err(|e| unreadable("key file", &path, e))?;
+    })?;
+    let canonical = path.canonicalize().map_err(|e| {
+        refuse(format!(
+            "the Azure Arc key file {shown} cannot be read: {e}"
+        ))
+    })?;
     if canonical.parent() != Some(directory.as_path()) {
         return Err(refuse(format!(
             "the Azure Arc challenge names {shown}, outside the agent's token directory {}",
             directory.display()
         )));
     }
-    // One bounded read: a byte past the limit is enough to refuse the file.
-    let mut bytes = Vec::new();
-    std::fs::File::open(&canonical)
-        .and_then(|file| file.take(MAX_KEY_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| unreadable("key file", &path, e))?;
-    if bytes.len() as u64 > MAX_KEY_BYTES {
-        return Err(refuse(format!(
-            "the Azure Arc key file {shown} is over {MAX_KEY_BYTES} bytes, the most a key file may hold"
-        )));
-    }
-    let Ok(key) = String::from_utf8(bytes) else {
-        return Err(refuse(format!(
-            "the Azure Arc key file {shown} is not text"
-        )));
-    };
-    let key = key.trim().to_owned();
-    if key.is_empty() {
-        return Err(refuse(format!("the Azure Arc key file {shown} is empty")));
-    }
-    Ok(key)
+    identity_core::file::read_small_text(&canonical, MAX_KEY_BYTES)
+        .map_err(|why| refuse(format!("the Azure Arc key file {shown} {why}")))
 }

@@ -148,7 +148,7 @@ async fn an_expired_assertion_makes_the_file_be_read_again_at_once() {
 }
 
 #[tokio::test]
-async fn missing_and_empty_files_name_the_path() {
+async fn missing_empty_and_oversized_files_name_the_path() {
     let setup = Setup::new("missing").await;
     let credential = setup.credential();
     let text = credential
@@ -169,6 +169,18 @@ async fn missing_and_empty_files_name_the_path() {
     assert!(
         text.contains("is empty") && text.contains("#workload-identity"),
         "{text}"
+    );
+    // A file larger than any service account token is refused unread.
+    setup.write_token(&"k".repeat(64 * 1024 + 1));
+    let text = credential
+        .get_token(&["https://a/.default"], None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("is over 65536 bytes"), "{text}");
+    assert!(
+        !text.contains("kkkk"),
+        "the file's contents are never shown"
     );
     assert_eq!(
         setup.emulator.request_count("/oauth2/v2.0/token"),

@@ -54,22 +54,10 @@ impl TokenFile {
         {
             return Ok(token.clone());
         }
-        let size = std::fs::metadata(&self.path)
-            .map_err(|e| self.failed(&format!("cannot be read: {e}")))?
-            .len();
-        if size > MAX_TOKEN_FILE_BYTES {
-            return Err(self.failed(&format!(
-                "is {size} bytes; a service account token is a few kilobytes"
-            )));
-        }
-        let text = std::fs::read_to_string(&self.path)
-            .map_err(|e| self.failed(&format!("cannot be read: {e}")))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(self.failed("is empty"));
-        }
-        *read = Some((token.to_owned(), now));
-        Ok(token.to_owned())
+        let token = identity_core::file::read_small_text(&self.path, MAX_TOKEN_FILE_BYTES)
+            .map_err(|why| self.failed(&why.to_string()))?;
+        *read = Some((token.clone(), now));
+        Ok(token)
     }
 }
 
