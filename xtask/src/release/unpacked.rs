@@ -10,7 +10,10 @@
 //! version 0.1.0 of a crate unpacked by an earlier run is then built in place
 //! of today's package, and the check fails on code that is not ours any more
 //! (or passes on code that is). Removing those directories first makes cargo
-//! unpack today's packages; anything else under the cargo home is left alone.
+//! unpack today's packages. Our names are removed from every registry's
+//! sources, since the temporary registry's directory name is cargo's business;
+//! a copy removed from crates.io's is unpacked again from cargo's cache when
+//! needed. Nothing else under the cargo home is touched.
 
 use std::path::{Path, PathBuf};
 
@@ -59,14 +62,16 @@ pub(crate) fn forget_unpacked(
 #[cfg(test)]
 mod tests {
     use super::forget_unpacked;
+    use crate::release::tests::TempDir;
     use std::fs;
 
     #[test]
     fn removes_only_our_packages_at_our_versions_in_every_registry() {
-        let home = std::env::temp_dir().join(format!("xtask-unpacked-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&home);
-        let local = home.join("registry/src/-14cd1cce6819ff87");
-        let crates_io = home.join("registry/src/index.crates.io-1949cf8c6b5b557f");
+        let home = TempDir::new("unpacked");
+        let local = home.path().join("registry/src/-14cd1cce6819ff87");
+        let crates_io = home
+            .path()
+            .join("registry/src/index.crates.io-1949cf8c6b5b557f");
         for dir in [
             local.join("identity-core-0.1.0"),
             local.join("identity-core-0.0.9"),
@@ -78,7 +83,7 @@ mod tests {
         }
 
         let removed = forget_unpacked(
-            &home,
+            home.path(),
             &[
                 ("identity-core".to_owned(), "0.1.0".to_owned()),
                 ("identity-msi".to_owned(), "0.1.0".to_owned()),
@@ -93,17 +98,19 @@ mod tests {
                 crates_io.join("identity-core-0.1.0"),
             ]
         );
+        assert!(!local.join("identity-core-0.1.0").exists());
         assert!(local.join("identity-core-0.0.9").is_dir());
         assert!(crates_io.join("serde-1.0.0").is_dir());
-        fs::remove_dir_all(&home).unwrap();
     }
 
     #[test]
     fn a_cargo_home_without_sources_has_nothing_to_forget() {
-        let home =
-            std::env::temp_dir().join(format!("xtask-unpacked-empty-{}", std::process::id()));
-        let removed =
-            forget_unpacked(&home, &[("identity-core".to_owned(), "0.1.0".to_owned())]).unwrap();
+        let home = TempDir::new("unpacked-empty");
+        let removed = forget_unpacked(
+            home.path(),
+            &[("identity-core".to_owned(), "0.1.0".to_owned())],
+        )
+        .unwrap();
         assert!(removed.is_empty());
     }
 }
