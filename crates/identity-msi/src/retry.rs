@@ -83,7 +83,7 @@ pub(crate) async fn send(
             .unwrap_or_else(|| options.backoff(retry.min(options.max_retries)))
             .min(options.max_delay);
         tracing::debug!(
-            status = status.map_or(0, u16::from),
+            status = ?status.map(u16::from),
             delay_ms = delay.as_millis() as u64,
             retry,
             "retrying the managed identity endpoint"
