@@ -40,6 +40,7 @@ use identity_core::{
     cache::{FetchedToken, RefreshRule, TokenCache},
     challenge::ClaimsChallenge,
     entra::{ClientAuth, ConfidentialClient, EntraClient, EntraErrorBody, Proof, TokenRequest},
+    file::{SmallFileError, read_small_text},
     http::{Attempts, Exchange, ExchangeError, Limits},
     process::{ProcessError, ProcessOutput, ProcessRequest, TokioExecutor, Tool},
 };
@@ -231,6 +232,18 @@ fn core_types(shown: &mut Shown) {
             ..Default::default()
         },
     );
+    // A secret file's refusals, made by reading real files that hold a secret.
+    let secret_file =
+        std::env::temp_dir().join(format!("identity-hygiene-small-{}", std::process::id()));
+    std::fs::write(&secret_file, TOKEN).unwrap();
+    let too_large = read_small_text(&secret_file, 4).unwrap_err();
+    assert!(matches!(too_large, SmallFileError::TooLarge(4)));
+    shown.both("SmallFileError", &too_large);
+    std::fs::write(&secret_file, [TOKEN.as_bytes(), &[0xff]].concat()).unwrap();
+    let not_text = read_small_text(&secret_file, 1024).unwrap_err();
+    assert!(matches!(not_text, SmallFileError::NotText));
+    shown.both("SmallFileError", &not_text);
+    std::fs::remove_file(&secret_file).unwrap();
     let error = CredentialError::failed("Hygiene", "it failed").with_fix("do this");
     shown.both("CredentialError", &error);
     shown.debug("FailureKind", &FailureKind::Unavailable);
